@@ -1,0 +1,73 @@
+// The pybind11 module nnmf._core: shape checks, GIL release and calls into the C++ core.
+// Arrays arrive already validated and laid out by python/nnmf/_validation.py (column-major,
+// one dtype), so every Eigen::Ref below binds without a copy (.noconvert()).
+#include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <tuple>
+
+#include "nnmf/nnls.hpp"
+#include "nnmf/parallel.hpp"
+#include "nnmf/sparse.hpp"
+#include "nnmf/support_solve.hpp"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace {
+
+template <class T>
+using RefC = Eigen::Ref<const nnmf::MatrixC<T>>;
+using RefGram = Eigen::Ref<const nnmf::MatrixXdC>;
+
+template <class T>
+std::tuple<nnmf::MatrixC<T>, Eigen::VectorXi, Eigen::Matrix<bool, Eigen::Dynamic, 1>> nnls_gram(
+    RefGram gram, RefC<T> C, RefC<T> init, int max_iter, double tol, int n_threads) {
+  nnmf::MatrixC<T> S = init;
+  const nnmf::NNLSOptions opt{max_iter, tol, n_threads};
+  auto info = nnmf::nnls_gram<T>(gram, C, S, opt);
+  return {std::move(S), std::move(info.n_iter), std::move(info.converged)};
+}
+
+template <class T, class I>
+nnmf::MatrixC<T> dense_times_csc(RefC<T> B, py::array_t<I, py::array::c_style> indptr,
+                                 py::array_t<I, py::array::c_style> indices,
+                                 py::array_t<T, py::array::c_style> data, std::int64_t rows,
+                                 std::int64_t cols, int n_threads) {
+  if (indptr.ndim() != 1 || indptr.shape(0) != cols + 1)
+    throw std::invalid_argument("indptr must have cols + 1 entries");
+  if (indices.ndim() != 1 || data.ndim() != 1 || indices.shape(0) != data.shape(0))
+    throw std::invalid_argument("indices and data must be 1-D of equal length");
+  const I* p = indptr.data();
+  const I* idx = indices.data();
+  const T* val = data.data();
+  py::gil_scoped_release release;
+  return nnmf::dense_times_csc<T, I>(B, p, idx, val, rows, cols, n_threads);
+}
+
+template <class T>
+void bind_dtype(py::module_& m) {
+  const auto guard = py::call_guard<py::gil_scoped_release>();
+  m.def("nnls_gram", &nnls_gram<T>, "gram"_a.noconvert(), "C"_a.noconvert(),
+        "init"_a.noconvert(), "max_iter"_a, "tol"_a, "n_threads"_a, guard);
+  m.def("support_solve", &nnmf::support_solve<T>, "gram"_a.noconvert(), "S"_a.noconvert(),
+        "R"_a.noconvert(), "n_threads"_a, guard);
+  m.def("dense_times_csc", &dense_times_csc<T, std::int32_t>, "B"_a.noconvert(),
+        "indptr"_a.noconvert(), "indices"_a.noconvert(), "data"_a.noconvert(), "rows"_a,
+        "cols"_a, "n_threads"_a);
+  m.def("dense_times_csc", &dense_times_csc<T, std::int64_t>, "B"_a.noconvert(),
+        "indptr"_a.noconvert(), "indices"_a.noconvert(), "data"_a.noconvert(), "rows"_a,
+        "cols"_a, "n_threads"_a);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "nnmf's compiled core: active-set NNLS, its derivatives, sparse products.";
+  bind_dtype<double>(m);
+  bind_dtype<float>(m);
+  m.def("openmp_enabled", &nnmf::openmp_enabled);
+  m.def("max_threads", &nnmf::max_threads);
+}

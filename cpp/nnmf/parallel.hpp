@@ -1,0 +1,64 @@
+// OpenMP helpers: a column-parallel loop that never lets an exception escape the parallel
+// region (that would terminate the process) and that runs serially when built without OpenMP.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace nnmf {
+
+inline bool openmp_enabled() {
+#ifdef _OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
+
+inline int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Calls body(thread_state, j) for j in [0, n) over n_threads threads, dynamic schedule.
+// make_state() builds one per-thread workspace. The first exception thrown by any body is
+// rethrown on the calling thread after the loop; the remaining iterations are skipped.
+template <class MakeState, class Body>
+void parallel_for(std::int64_t n, int n_threads, std::int64_t chunk, MakeState make_state,
+                  Body body) {
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  std::atomic<bool> failed{false};
+#ifdef _OPENMP
+#pragma omp parallel num_threads(n_threads) if (n_threads > 1 && n > 1)
+#endif
+  {
+    auto state = make_state();
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, chunk)
+#endif
+    for (std::int64_t j = 0; j < n; ++j) {
+      if (failed.load(std::memory_order_relaxed)) continue;
+      try {
+        body(state, j);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!failed.exchange(true)) error = std::current_exception();
+      }
+    }
+  }
+  (void)n_threads;
+  (void)chunk;
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace nnmf

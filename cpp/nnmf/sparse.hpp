@@ -1,0 +1,37 @@
+// Dense-times-sparse products, column-parallel and therefore deterministic for any thread count:
+//   out = B Y   with B (k x r, column-major) and Y (r x c) in CSC arrays.
+// Both products a Neural NMF step needs with a sparse X reduce to this one kernel:
+//   A^T X   = B Y with B = A^T, Y = X   (CSC of X)
+//   X W^T   = (W X^T)^T with B = W, Y = X^T (CSC of X^T, i.e. the CSR arrays of X).
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <stdexcept>
+
+#include "nnls.hpp"
+#include "parallel.hpp"
+
+namespace nnmf {
+
+template <class T, class I>
+MatrixC<T> dense_times_csc(const Eigen::Ref<const MatrixC<T>>& B, const I* indptr,
+                           const I* indices, const T* data, std::int64_t rows,
+                           std::int64_t cols, int n_threads) {
+  if (B.cols() != rows) throw std::invalid_argument("dense_times_csc: inconsistent shapes");
+  const Eigen::Index k = B.rows();
+  MatrixC<T> out = MatrixC<T>::Zero(k, cols);
+  parallel_for(
+      cols, n_threads, 64, [] { return 0; },
+      [&](int&, std::int64_t j) {
+        auto o = out.col(j);
+        for (I p = indptr[j]; p < indptr[j + 1]; ++p) {
+          const I i = indices[p];
+          if (i < 0 || i >= rows) throw std::invalid_argument("sparse index out of range");
+          o.noalias() += data[p] * B.col(i);
+        }
+      });
+  return out;
+}
+
+}  // namespace nnmf

@@ -1,0 +1,224 @@
+"""The Neural NMF layer q(X, A) = argmin_{S >= 0} ||X - A S||_F^2 and its exact derivatives.
+
+The big products with X (A^T X, X W^T) go to numpy's BLAS for dense X and to the core's
+column-parallel sparse kernel for sparse X; the per-column active-set solves and the solves on
+the support run in the compiled core, in parallel over columns, with the GIL released.
+"""
+
+from collections import namedtuple
+import numbers
+import warnings
+
+import numpy as np
+
+from . import _core
+from ._operand import as_operand
+from ._validation import check_matrix, check_shape, float_dtype, fortran, resolve_n_threads
+from .exceptions import ConvergenceWarning
+
+__all__ = ["nnls", "nnls_vjp", "nnls_jvp", "NNLSInfo"]
+
+NNLSInfo = namedtuple("NNLSInfo", ["n_iter", "converged"])
+NNLSInfo.__doc__ = """Per-column diagnostics of :func:`nnls`.
+
+n_iter : ndarray of int, shape (n,)
+    Passive-set changes (active-set iterations) each column took.
+converged : ndarray of bool, shape (n,)
+    Whether each column met the KKT conditions within ``max_iter``.
+"""
+
+
+def _check_A(A, X_shape):
+    A = check_matrix(A, "A")
+    if A.shape[0] != X_shape[0]:
+        raise ValueError(
+            f"A has shape {A.shape} and X has shape {tuple(X_shape)}: "
+            "they must have the same number of rows")
+    return A
+
+
+def _gram(A):
+    A64 = A.astype(np.float64, copy=False)
+    return fortran(A64.T @ A64, np.float64)
+
+
+def _check_optional(M, name, shape, dtype):
+    if M is None:
+        return None
+    M = check_matrix(M, name)
+    check_shape(M.shape, shape, name, "k x n, like S")
+    return fortran(M, dtype)
+
+
+def nnls(A, X, *, init=None, max_iter=None, tol=None, n_threads=None, return_info=False):
+    """Nonnegative least squares for every column at once: S = argmin_{S >= 0} ||X - A S||_F^2.
+
+    Parameters
+    ----------
+    A : array-like of shape (m, k)
+        Any real matrix (Neural NMF passes nonnegative ones). Zero or repeated columns are fine.
+    X : array-like or scipy sparse matrix of shape (m, n)
+        Dense (any memory order, read-only is fine) or sparse (CSC or CSR; any other scipy
+        format is converted to CSC once). A sparse X is never densified.
+    init : array-like of shape (k, n), default=None
+        A previous solution (warm start): the positive entries of each column seed its passive
+        set and the active-set method starts from them. After a small change of A this takes
+        far fewer iterations than a cold start, and reaches the same minimiser.
+    max_iter : int, default=None
+        Passive-set changes allowed per column; None means ``10 * k + 10``. Columns that hit
+        the limit keep their last feasible iterate and a :class:`ConvergenceWarning` is issued.
+    tol : float, default=None
+        Relative KKT tolerance: a zero entry may stay zero while its gradient violation is at
+        most ``tol`` times the magnitude of the terms that make it up. None means
+        ``64 * k * eps`` (float64 machine epsilon).
+    n_threads : int, default=None
+        OpenMP threads for the column solves and sparse products; None = OpenMP's maximum
+        (honours OMP_NUM_THREADS), -1 = all, -2 = all but one. Results are identical for any
+        thread count.
+    return_info : bool, default=False
+        Also return an :class:`NNLSInfo` with per-column iteration counts and flags.
+
+    Returns
+    -------
+    S : ndarray of shape (k, n)
+        float32 when A and X are both float32, float64 otherwise. With float32 inputs the
+        products with X are computed in float32 (BLAS sgemm or the sparse kernel) and the
+        k x k solves in float64, then rounded to float32.
+    info : NNLSInfo
+        Only when ``return_info`` is true.
+
+    Examples
+    --------
+    >>> import numpy as np, nnmf
+    >>> rng = np.random.default_rng(0)
+    >>> A, X = rng.random((50, 4)), rng.random((50, 6))
+    >>> S = nnmf.nnls(A, X)
+    >>> S.shape, bool((S >= 0).all())
+    ((4, 6), True)
+    """
+    Xop = as_operand(X)
+    A = _check_A(A, Xop.shape)
+    dtype = float_dtype(A, Xop)
+    k, n = A.shape[1], Xop.shape[1]
+    init = _check_optional(init, "init", (k, n), dtype)
+    if max_iter is None:
+        max_iter = 0
+    elif isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive int or None, got {max_iter!r}")
+    if tol is None:
+        tol = 0.0
+    elif not np.isfinite(tol) or tol <= 0:
+        raise ValueError(f"tol must be a positive finite number or None, got {tol!r}")
+    S, _, n_iter, converged = solve_layer(A.astype(dtype, copy=False), Xop, init,
+                                          n_threads=resolve_n_threads(n_threads),
+                                          max_iter=int(max_iter), tol=float(tol))
+    if not converged.all():
+        warnings.warn(
+            f"nnls: {int((~converged).sum())} of {n} columns reached max_iter before meeting "
+            "the KKT tolerance; increase max_iter", ConvergenceWarning, stacklevel=2)
+    return (S, NNLSInfo(n_iter, converged)) if return_info else S
+
+
+def solve_layer(A, Xop, init=None, *, n_threads, max_iter=0, tol=0.0):
+    """The layer on validated inputs (A of Xop's dtype; init Fortran-ordered or None).
+    Returns (S, C, n_iter, converged) with C = A^T X, which loss evaluations reuse.
+    max_iter/tol <= 0 select the core's defaults."""
+    k, n = A.shape[1], Xop.shape[1]
+    if init is None:
+        init = np.zeros((k, n), dtype=A.dtype, order="F")
+    C = fortran(Xop.tdot(A, n_threads), A.dtype)
+    S, n_iter, converged = _core.nnls_gram(_gram(A), C, init, max_iter, tol, n_threads)
+    return S, C, n_iter, converged
+
+
+def _support_solve(A, S, R, n_threads, dtype):
+    return _core.support_solve(_gram(A), fortran(S, dtype), fortran(R, dtype), n_threads)
+
+
+def nnls_vjp(A, X, S, G, *, need_dX=True, n_threads=None):
+    """Vector-Jacobian product of S = nnls(A, X): the gradients of a loss L(S) with respect
+    to A and X, given G = dL/dS.
+
+    Exact on the support of S (almost everywhere): per column, with P the entries where
+    S > 0, w[P] = (A_P^T A_P)^{-1} g[P] and w = 0 elsewhere; then dL/dX = A W and
+    dL/dA = X W^T - A (S W^T + W S^T). The m x n residual is never formed, so a sparse X stays
+    sparse. Where A_P has dependent columns the pseudo-inverse is used.
+
+    Parameters
+    ----------
+    A : array-like of shape (m, k)
+    X : array-like or scipy sparse matrix of shape (m, n)
+    S : array-like of shape (k, n)
+        The layer's output, ``nnls(A, X)``.
+    G : array-like of shape (k, n)
+        The upstream gradient dL/dS.
+    need_dX : bool, default=True
+        Compute dL/dX (a dense m x n array). Layer 0 of a network does not need it.
+    n_threads : int, default=None
+        As in :func:`nnls`.
+
+    Returns
+    -------
+    dA : ndarray of shape (m, k)
+    dX : ndarray of shape (m, n), or None when ``need_dX`` is false
+    """
+    Xop = as_operand(X)
+    A = _check_A(A, Xop.shape)
+    shape = (A.shape[1], Xop.shape[1])
+    S, G = (check_matrix(M, name) for M, name in ((S, "S"), (G, "G")))
+    check_shape(S.shape, shape, "S", "k x n for A of shape m x k and X of shape m x n")
+    check_shape(G.shape, shape, "G", "like S")
+    dtype = float_dtype(A, Xop, S, G)
+    return vjp_layer(A.astype(dtype, copy=False), Xop, S, G,
+                     n_threads=resolve_n_threads(n_threads), need_dX=need_dX)
+
+
+def vjp_layer(A, Xop, S, G, *, n_threads, need_dX):
+    """nnls_vjp on validated inputs (A of the working dtype). Returns (dA, dX or None)."""
+    dtype = A.dtype
+    W = _support_solve(A, S, G, n_threads, dtype)
+    SW = S.astype(dtype, copy=False) @ W.T
+    dA = Xop.dot_t(W, n_threads) - A @ (SW + SW.T)
+    dX = A @ W if need_dX else None
+    return dA, dX
+
+
+def nnls_jvp(A, X, S, dA, dX, *, n_threads=None):
+    """Jacobian-vector product (forward mode) of S = nnls(A, X) along (dA, dX).
+
+    D = A^T (dX - dA S) + dA^T (X - A S), then per column dS[P] = (A_P^T A_P)^{-1} D[P] on the
+    support P of S, and dS = 0 elsewhere. Computed without any m x n intermediate.
+
+    Parameters
+    ----------
+    A, X, S : as in :func:`nnls_vjp`
+    dA : array-like of shape (m, k), or None for zero
+    dX : array-like or scipy sparse matrix of shape (m, n), or None for zero
+    n_threads : int, default=None
+
+    Returns
+    -------
+    dS : ndarray of shape (k, n)
+    """
+    Xop = as_operand(X)
+    A = _check_A(A, Xop.shape)
+    k, n = A.shape[1], Xop.shape[1]
+    S = check_matrix(S, "S")
+    check_shape(S.shape, (k, n), "S", "k x n for A of shape m x k and X of shape m x n")
+    n_threads = resolve_n_threads(n_threads)
+    dXop = None if dX is None else as_operand(dX, "dX")
+    if dXop is not None:
+        check_shape(dXop.shape, Xop.shape, "dX", "like X")
+    if dA is not None:
+        dA = check_matrix(dA, "dA")
+        check_shape(dA.shape, A.shape, "dA", "like A")
+    dtype = float_dtype(A, Xop, S, *(o for o in (dA, dXop) if o is not None))
+    A, S = A.astype(dtype, copy=False), S.astype(dtype, copy=False)
+    D = np.zeros((k, n), dtype=dtype, order="F")
+    if dXop is not None:
+        D += dXop.tdot(A, n_threads)
+    if dA is not None:
+        dA = dA.astype(dtype, copy=False)
+        cross = A.T @ dA
+        D += Xop.tdot(dA, n_threads) - (cross + cross.T) @ S
+    return _support_solve(A, S, D, n_threads, dtype)

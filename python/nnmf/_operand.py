@@ -1,0 +1,69 @@
+"""The data matrix, prepared once for the products with it that a layer needs.
+
+A dense X stays as given (any memory order; BLAS reads either). A sparse X is kept as
+canonical CSC, plus its CSR arrays when first needed, and is never densified: both products
+go through the core's column-parallel dense-times-sparse kernel.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _core
+from ._validation import check_matrix, fortran
+
+
+class Operand:
+    """X (m x n) with the products A^T X and X W^T."""
+
+    def __init__(self, X, name="X", *, nonnegative=False, dtype=None):
+        X = check_matrix(X, name, sparse_ok=True, nonnegative=nonnegative)
+        self.dtype = np.dtype(dtype if dtype is not None else X.dtype)
+        self.shape = X.shape
+        self.is_sparse = sp.issparse(X)
+        if self.is_sparse:
+            csc = sp.csc_matrix(X, dtype=self.dtype)  # no copy when already CSC of this dtype
+            if not csc.has_canonical_format:
+                csc = csc.copy()
+                csc.sum_duplicates()  # also sorts indices; never mutates the caller's matrix
+            self._csc = csc
+            self._csr = None
+        else:
+            self._dense = X.astype(self.dtype, copy=False)
+
+    @property
+    def matrix(self):
+        return self._csc if self.is_sparse else self._dense
+
+    def tdot(self, A, n_threads):
+        """A^T X (k x n, Fortran-ordered) for A (m x k)."""
+        if self.is_sparse:
+            Bt = np.ascontiguousarray(A, dtype=self.dtype).T
+            return _sparse_product(Bt, self._csc, n_threads)
+        return (self._dense.T @ A.astype(self.dtype, copy=False)).T
+
+    def dot_t(self, W, n_threads):
+        """X W^T (m x k) for W (k x n)."""
+        if self.is_sparse:
+            if self._csr is None:
+                self._csr = self._csc.tocsr()
+            # X W^T = (W X^T)^T, and the CSR arrays of X are the CSC arrays of X^T.
+            return _sparse_product(fortran(W, self.dtype), self._csr, n_threads, transpose=True).T
+        return self._dense @ W.T.astype(self.dtype, copy=False)
+
+    def sqnorm(self):
+        """||X||_F^2 in float64."""
+        values = (self._csc.data if self.is_sparse else self._dense).astype(np.float64, copy=False)
+        return float(np.vdot(values, values))
+
+
+def _sparse_product(B, M, n_threads, transpose=False):
+    rows, cols = M.shape[::-1] if transpose else M.shape
+    indptr, indices = M.indptr, M.indices
+    if indices.dtype != indptr.dtype:
+        index_dtype = np.promote_types(indices.dtype, indptr.dtype)
+        indptr, indices = indptr.astype(index_dtype), indices.astype(index_dtype)
+    return _core.dense_times_csc(B, indptr, indices, M.data, rows, cols, n_threads)
+
+
+def as_operand(X, name="X", **kwargs):
+    return X if isinstance(X, Operand) else Operand(X, name, **kwargs)

@@ -1,0 +1,80 @@
+"""Input checks and conversions shared by every public function.
+
+Each array is converted once, visibly, here: to a float dtype and a layout the compiled core
+binds without copying. Errors name the argument and say what was wrong.
+"""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _core
+
+
+def resolve_n_threads(n_threads):
+    """Thread count with scikit-learn's meaning: None = OpenMP's maximum (honours
+    OMP_NUM_THREADS), negative counts down from it (-1 = all), 0 is an error."""
+    if n_threads is None:
+        return _core.max_threads()
+    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral):
+        raise TypeError(f"n_threads must be an int or None, got {type(n_threads).__name__}")
+    n_threads = int(n_threads)
+    if n_threads == 0:
+        raise ValueError("n_threads must be nonzero (None or -1 for all threads)")
+    if n_threads < 0:
+        return max(1, _core.max_threads() + 1 + n_threads)
+    return n_threads
+
+
+def float_dtype(*arrays):
+    """float32 when every array is float32, otherwise float64."""
+    if all(a is not None and a.dtype == np.float32 for a in arrays):
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def _check_dtype(dtype, name):
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {dtype}")
+
+
+def check_matrix(X, name, *, sparse_ok=False, nonnegative=False):
+    """A 2-D finite real matrix: a numpy array (any order, read-only is fine) or, where
+    sparse_ok, a scipy sparse matrix/array. Returns it without converting the dtype, except
+    that bool and integer inputs become float64."""
+    if sp.issparse(X):
+        if not sparse_ok:
+            raise TypeError(f"{name} must be a dense array, got a scipy sparse matrix")
+        _check_dtype(X.dtype, name)
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D, got {X.ndim}-D")
+        values = X.data
+    else:
+        try:
+            X = np.asarray(X)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a numeric array: {exc}") from None
+        _check_dtype(X.dtype, name)
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D, got {X.ndim}-D array of shape {X.shape}")
+        values = X
+    if X.dtype.kind != "f":
+        X = X.astype(np.float64)
+        values = X.data if sp.issparse(X) else X
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    if nonnegative and values.size and values.min() < 0:
+        raise ValueError(f"{name} must be nonnegative, found a negative entry")
+    return X
+
+
+def check_shape(actual, expected, name, what):
+    if tuple(actual) != tuple(expected):
+        raise ValueError(f"{name} has shape {tuple(actual)}, expected {tuple(expected)} ({what})")
+
+
+def fortran(M, dtype):
+    """M as a Fortran-ordered array of dtype: the column-major layout the core binds. No copy
+    when it already is one."""
+    return np.asfortranarray(M, dtype=dtype)

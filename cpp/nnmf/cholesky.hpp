@@ -68,7 +68,7 @@ class SubsetCholesky {
   }
 
  private:
-  static constexpr double kDependent = 1e-13;
+  static constexpr double kDependent = 1e-15;
 
   double& at(int r, int c) { return L_[r + std::size_t(c) * k_]; }
   double at(int r, int c) const { return L_[r + std::size_t(c) * k_]; }

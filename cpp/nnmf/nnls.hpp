@@ -3,11 +3,19 @@
 // the Lawson-Hanson active-set method (Bro & de Jong's FNNLS) with an incrementally updated
 // Cholesky factor of G[P, P].
 //
+// Two equivalent factorisations of the passive-set system G[P,P] z = c[P], chosen per column:
+//  - primal: a Cholesky factor of G[P,P], |P| x |P|;
+//  - dual: with H = G^-1, z = H (c + E_R lambda) where R is the complement of P and lambda
+//    makes z[R] = 0, i.e. z = u - H[:,R] H[R,R]^-1 u[R] with u = H c; a Cholesky factor of
+//    H[R,R], |R| x |R|. When the solution is dense (small R) this is far cheaper, and the
+//    positive entries of u = H c are the cold-start passive set (FNNLS's usual seed).
+// The dual form needs G well conditioned; otherwise every column uses the primal form.
+//
 // Numerics: the problem is solved in the Jacobi-scaled variables s' = sqrt(diag G) * s, so G
 // has a unit diagonal, the entering tolerance is scale-free, and columns of A whose norms
-// differ by many orders of magnitude are harmless. Zero columns of A (zero diagonal) never
-// enter the passive set; a column numerically dependent on the passive set is refused by the
-// factor (SubsetCholesky::append). All arithmetic on G, C and S is double, whatever T is.
+// differ by many orders of magnitude are harmless. Zero columns of A never enter the passive
+// set; a column numerically dependent on the passive set is refused by the factor
+// (SubsetCholesky::append). All arithmetic on G, C and S is double, whatever T is.
 #pragma once
 
 #include <Eigen/Cholesky>
@@ -37,22 +45,35 @@ struct NNLSOptions {
 
 // The Gram matrix in scaled form, shared read-only by all threads.
 struct ScaledGram {
-  MatrixXdC G;            // D^-1 G D^-1, unit diagonal where usable
+  MatrixXdC G;            // D^-1 G D^-1: unit diagonal (set to 1 for unusable columns too)
   Eigen::VectorXd inv_d;  // 1 / sqrt(G_ii), 0 for unusable (zero) columns of A
+  MatrixXdC H;            // G^-1 when G is well conditioned (enables the dual form), else empty
 
-  explicit ScaledGram(const Eigen::Ref<const MatrixXdC>& gram) : G(gram), inv_d(gram.rows()) {
+  explicit ScaledGram(const Eigen::Ref<const MatrixXdC>& gram, bool want_inverse = false)
+      : G(gram), inv_d(gram.rows()) {
     const Eigen::Index k = gram.rows();
     if (gram.cols() != k) throw std::invalid_argument("gram matrix must be square");
     for (Eigen::Index i = 0; i < k; ++i) {
       const double gii = gram(i, i);
-      inv_d[i] = gii > 0 ? 1.0 / std::sqrt(gii) : 0.0;
+      inv_d[i] = gii > 0 && std::isfinite(gii) ? 1.0 / std::sqrt(gii) : 0.0;
     }
     for (Eigen::Index j = 0; j < k; ++j)
       for (Eigen::Index i = 0; i < k; ++i) G(i, j) *= inv_d[i] * inv_d[j];
+    for (Eigen::Index i = 0; i < k; ++i)
+      if (inv_d[i] == 0) G(i, i) = 1.0;  // decoupled, and never entered
+    if (want_inverse && k > 0) {
+      Eigen::LLT<MatrixXdC> llt(G);
+      if (llt.info() == Eigen::Success && llt.rcond() > kMinRcond)
+        H = llt.solve(MatrixXdC::Identity(k, k));
+    }
   }
 
   int k() const { return static_cast<int>(G.rows()); }
   bool usable(int i) const { return inv_d[i] > 0; }
+  bool has_inverse() const { return H.size() > 0; }
+
+  // Below this reciprocal condition number, the dual form's explicit inverse is not trusted.
+  static constexpr double kMinRcond = 1e-6;
 };
 
 // One thread's workspace: solves single columns of the scaled problem.
@@ -63,37 +84,38 @@ class ColumnSolver {
         k_(gram.k()),
         max_iter_(opt.max_iter > 0 ? opt.max_iter : 10 * gram.k() + 10),
         tol_(opt.tol > 0 ? opt.tol : 64 * gram.k() * std::numeric_limits<double>::epsilon()),
-        chol_(gram.G.data(), gram.k()),
-        c_(k_), s_(k_), z_(k_), w_(k_), scale_(k_), in_p_(k_), excluded_(k_) {}
+        primal_(gram.G.data(), gram.k()),
+        dual_(gram.has_inverse() ? gram.H.data() : gram.G.data(), gram.k()),
+        c_(k_), s_(k_), z_(k_), w_(k_), scale_(k_), u_(k_), r_(k_), in_p_(k_), excluded_(k_) {}
 
   // Solves one column. c: the column of C (length k). s: on entry the warm start (entries > 0
-  // seed the passive set; all zero for a cold start), on exit the solution. seed: optional
-  // cold-start passive set (indices), used only when s is all zero. Returns the number of
-  // passive-set changes; *converged tells whether the KKT conditions were met within max_iter.
+  // seed the passive set; all zero for a cold start), on exit the solution. Returns the number
+  // of passive-set changes; *converged tells whether the KKT conditions were met in max_iter.
   template <class T>
-  int solve(const T* c, T* s, const std::vector<int>* seed, bool* converged) {
+  int solve(const T* c, T* s, bool* converged) {
     const int k = k_;
     const double* inv_d = gram_.inv_d.data();
-    chol_.clear();
     std::fill(in_p_.begin(), in_p_.end(), 0);
     std::fill(excluded_.begin(), excluded_.end(), 0);
+    bool warm = false;
     for (int i = 0; i < k; ++i) {
       c_[i] = static_cast<double>(c[i]) * inv_d[i];
       s_[i] = gram_.usable(i) ? std::max(0.0, static_cast<double>(s[i])) / inv_d[i] : 0.0;
+      in_p_[i] = s_[i] > 0;
+      warm = warm || in_p_[i];
     }
-    bool warm = false;
-    for (int i = 0; i < k; ++i)
-      if (s_[i] > 0) {
-        warm = true;
-        enter(i);
-      }
-    if (!warm && seed)
-      for (int i : *seed) enter(i);
+    if (gram_.has_inverse() && !warm) {  // cold start: seed P with the positives of G^-1 c
+      apply_inverse(c_.data(), u_.data());
+      for (int i = 0; i < k; ++i) in_p_[i] = gram_.usable(i) && u_[i] > 0;
+    }
+    int p = 0;
+    for (int i = 0; i < k; ++i) p += in_p_[i];
+    if (!(gram_.has_inverse() && 2 * p >= k && build_dual())) build_primal();
 
     int iter = 0;
     *converged = false;
     while (true) {
-      if (chol_.size() > 0 && !make_feasible(&iter)) break;  // out of iterations
+      if (!make_feasible(&iter)) break;  // out of iterations
       const int i = most_violated();
       if (i < 0) {
         *converged = true;
@@ -104,9 +126,8 @@ class ColumnSolver {
       // A column may only enter if it improves the objective; if, solved with the others,
       // its coefficient is not positive, its violation was roundoff: exclude it.
       solve_passive();
-      if (!(z_[chol_.size() - 1] > 0)) {
-        chol_.remove(chol_.size() - 1);
-        in_p_[i] = 0;
+      if (!(z_[i] > 0)) {
+        leave(i);
         excluded_[i] = 1;
       }
     }
@@ -115,71 +136,133 @@ class ColumnSolver {
   }
 
  private:
+  // (Re)builds the primal factor from in_p_; indices it refuses leave P.
+  void build_primal() {
+    dual_mode_ = false;
+    primal_.clear();
+    for (int i = 0; i < k_; ++i)
+      if (in_p_[i] && !primal_.append(i)) drop(i);
+  }
+
+  // Builds the dual factor from the complement of in_p_; false if H[R,R] is not numerically
+  // positive definite (then the caller falls back to the primal form).
+  bool build_dual() {
+    dual_mode_ = true;
+    dual_.clear();
+    for (int i = 0; i < k_; ++i)
+      if (!in_p_[i] && !dual_.append(i)) return false;
+    return true;
+  }
+
+  void drop(int i) {
+    in_p_[i] = 0;
+    excluded_[i] = 1;
+    s_[i] = 0;
+  }
+
+  // Moves i into P. False (and i is excluded) if it is unusable or dependent on P.
   bool enter(int i) {
-    if (!gram_.usable(i) || in_p_[i] || excluded_[i]) return false;
-    if (!chol_.append(i)) {
-      excluded_[i] = 1;
-      s_[i] = 0;
+    if (dual_mode_) {
+      const auto& R = dual_.indices();
+      dual_.remove(int(std::find(R.begin(), R.end(), i) - R.begin()));
+    } else if (!primal_.append(i)) {
+      drop(i);
       return false;
     }
     in_p_[i] = 1;
     return true;
   }
 
-  // z[0..p) <- G[P,P]^{-1} c[P], with one step of iterative refinement.
-  void solve_passive() {
-    const int p = chol_.size();
-    const auto& P = chol_.indices();
-    const double* G = gram_.G.data();
-    for (int r = 0; r < p; ++r) z_[r] = c_[P[r]];
-    chol_.solve(z_.data());
-    for (int r = 0; r < p; ++r) {
-      double acc = c_[P[r]];
-      const double* g = G + std::size_t(P[r]) * k_;
-      for (int t = 0; t < p; ++t) acc -= g[P[t]] * z_[t];
-      w_[r] = acc;
+  void leave(int i) {
+    in_p_[i] = 0;
+    s_[i] = 0;
+    if (!dual_mode_) {
+      const auto& P = primal_.indices();
+      primal_.remove(int(std::find(P.begin(), P.end(), i) - P.begin()));
+    } else if (!dual_.append(i)) {
+      build_primal();  // H[R,R] lost definiteness numerically: continue in the primal form
     }
-    chol_.solve(w_.data());
-    for (int r = 0; r < p; ++r) z_[r] += w_[r];
+  }
+
+  // out = H rhs (dual form only).
+  void apply_inverse(const double* rhs, double* out) const {
+    Eigen::Map<Eigen::VectorXd>(out, k_).noalias() =
+        gram_.H * Eigen::Map<const Eigen::VectorXd>(rhs, k_);
+  }
+
+  // out = G[P,P]^{-1} rhs[P] scattered into a k-vector (zero outside P).
+  void passive_solve(const double* rhs, double* out) {
+    const int k = k_;
+    if (dual_mode_) {
+      apply_inverse(rhs, out);
+      const auto& R = dual_.indices();
+      const int nr = int(R.size());
+      for (int a = 0; a < nr; ++a) r_[a] = out[R[a]];
+      dual_.solve(r_.data());
+      const double* H = gram_.H.data();
+      for (int a = 0; a < nr; ++a) {
+        const double* h = H + std::size_t(R[a]) * k;
+        const double y = r_[a];
+        for (int i = 0; i < k; ++i) out[i] -= h[i] * y;
+      }
+      for (int a = 0; a < nr; ++a) out[R[a]] = 0.0;
+    } else {
+      const auto& P = primal_.indices();
+      const int np = int(P.size());
+      for (int a = 0; a < np; ++a) r_[a] = rhs[P[a]];
+      primal_.solve(r_.data());
+      std::fill(out, out + k, 0.0);
+      for (int a = 0; a < np; ++a) out[P[a]] = r_[a];
+    }
+  }
+
+  // z <- G[P,P]^{-1} c[P] (a k-vector, zero outside P), with one step of iterative refinement.
+  void solve_passive() {
+    const int k = k_;
+    const double* G = gram_.G.data();
+    passive_solve(c_.data(), z_.data());
+    for (int i = 0; i < k; ++i) w_[i] = in_p_[i] ? c_[i] : 0.0;
+    for (int j = 0; j < k; ++j) {
+      if (!in_p_[j]) continue;
+      const double zj = z_[j];
+      const double* g = G + std::size_t(j) * k;
+      for (int i = 0; i < k; ++i) w_[i] -= g[i] * zj;
+    }
+    for (int i = 0; i < k; ++i)
+      if (!in_p_[i]) w_[i] = 0.0;
+    passive_solve(w_.data(), u_.data());
+    for (int i = 0; i < k; ++i) z_[i] += u_[i];
   }
 
   // Lawson-Hanson inner loop: moves s toward the passive-set solution z, dropping the indices
-  // that hit zero, until z > 0; then s = z. Returns false when out of iterations.
+  // that hit zero, until z > 0 on P; then s = z. Returns false when out of iterations.
   bool make_feasible(int* iter) {
+    const int k = k_;
     while (true) {
       solve_passive();
-      const int p = chol_.size();
       double alpha = 1.0;
       int blocking = -1;
-      for (int r = 0; r < p; ++r)
-        if (!(z_[r] > 0)) {
-          const double si = s_[chol_.index(r)];
-          const double a = si > 0 ? si / (si - z_[r]) : 0.0;
+      for (int i = 0; i < k; ++i)
+        if (in_p_[i] && !(z_[i] > 0)) {
+          const double si = s_[i];
+          const double a = si > 0 ? si / (si - z_[i]) : 0.0;
           if (a < alpha || blocking < 0) {
             alpha = std::min(a, alpha);
-            blocking = r;
+            blocking = i;
           }
         }
       if (blocking < 0) {
-        for (int r = 0; r < p; ++r) s_[chol_.index(r)] = z_[r];
+        for (int i = 0; i < k; ++i) s_[i] = in_p_[i] ? z_[i] : 0.0;
         return true;
       }
       if (++*iter > max_iter_) return false;
-      for (int r = 0; r < p; ++r) {
-        const int i = chol_.index(r);
-        s_[i] += alpha * (z_[r] - s_[i]);
-      }
-      s_[chol_.index(blocking)] = 0;
-      // Drop every index at zero: the blocking one, and any other that hit zero with it.
-      for (int r = p - 1; r >= 0; --r) {
-        const int i = chol_.index(r);
-        if (s_[i] <= 0) {
-          s_[i] = 0;
-          in_p_[i] = 0;
-          chol_.remove(r);
-        }
-      }
-      if (chol_.size() == 0) return true;
+      for (int i = 0; i < k; ++i)
+        if (in_p_[i]) s_[i] += alpha * (z_[i] - s_[i]);
+      s_[blocking] = 0;
+      // Drop every index stuck at zero: the blocking one and any other that hit zero with it.
+      // One at zero with z > 0 stays (a seeded cold start begins at s = 0 with alpha = 0).
+      for (int i = 0; i < k; ++i)
+        if (in_p_[i] && s_[i] <= 0 && !(z_[i] > 0)) leave(i);
     }
   }
 
@@ -192,8 +275,8 @@ class ColumnSolver {
       w_[i] = c_[i];
       scale_[i] = std::abs(c_[i]);
     }
-    for (int r = 0; r < chol_.size(); ++r) {
-      const int j = chol_.index(r);
+    for (int j = 0; j < k; ++j) {
+      if (!in_p_[j]) continue;
       const double sj = s_[j];
       const double* g = G + std::size_t(j) * k;
       for (int i = 0; i < k; ++i) {
@@ -217,8 +300,10 @@ class ColumnSolver {
   int k_;
   int max_iter_;
   double tol_;
-  SubsetCholesky chol_;
-  std::vector<double> c_, s_, z_, w_, scale_;
+  SubsetCholesky primal_;  // factor of G[P,P] (primal form)
+  SubsetCholesky dual_;    // factor of H[R,R], R = complement of P (dual form)
+  bool dual_mode_ = false;
+  std::vector<double> c_, s_, z_, w_, scale_, u_, r_;
   std::vector<char> in_p_, excluded_;
 };
 
@@ -235,14 +320,14 @@ NNLSInfo nnls_gram(const Eigen::Ref<const MatrixXdC>& gram, const Eigen::Ref<con
   const int k = static_cast<int>(gram.rows());
   if (C.rows() != k || S.rows() != k || S.cols() != C.cols())
     throw std::invalid_argument("nnls_gram: inconsistent shapes");
-  const ScaledGram scaled(gram);
+  const ScaledGram scaled(gram, /*want_inverse=*/true);
   const std::int64_t n = C.cols();
   NNLSInfo info{Eigen::VectorXi::Zero(n), Eigen::Matrix<bool, Eigen::Dynamic, 1>::Zero(n)};
   parallel_for(
       n, opt.n_threads, 16, [&] { return ColumnSolver(scaled, opt); },
       [&](ColumnSolver& solver, std::int64_t j) {
         bool ok = false;
-        info.n_iter[j] = solver.solve(C.col(j).data(), S.col(j).data(), nullptr, &ok);
+        info.n_iter[j] = solver.solve(C.col(j).data(), S.col(j).data(), &ok);
         info.converged[j] = ok;
       });
   return info;

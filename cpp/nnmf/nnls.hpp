@@ -48,6 +48,7 @@ struct ScaledGram {
   MatrixXdC G;            // D^-1 G D^-1: unit diagonal (set to 1 for unusable columns too)
   Eigen::VectorXd inv_d;  // 1 / sqrt(G_ii), 0 for unusable (zero) columns of A
   MatrixXdC H;            // G^-1 when G is well conditioned (enables the dual form), else empty
+  double rcond = 0;       // reciprocal condition estimate of G when H was formed
 
   explicit ScaledGram(const Eigen::Ref<const MatrixXdC>& gram, bool want_inverse = false)
       : G(gram), inv_d(gram.rows()) {
@@ -63,8 +64,8 @@ struct ScaledGram {
       if (inv_d[i] == 0) G(i, i) = 1.0;  // decoupled, and never entered
     if (want_inverse && k > 0) {
       Eigen::LLT<MatrixXdC> llt(G);
-      if (llt.info() == Eigen::Success && llt.rcond() > kMinRcond)
-        H = llt.solve(MatrixXdC::Identity(k, k));
+      if (llt.info() == Eigen::Success) rcond = llt.rcond();
+      if (rcond > kMinRcond) H = llt.solve(MatrixXdC::Identity(k, k));
     }
   }
 
@@ -72,8 +73,10 @@ struct ScaledGram {
   bool usable(int i) const { return inv_d[i] > 0; }
   bool has_inverse() const { return H.size() > 0; }
 
-  // Below this reciprocal condition number, the dual form's explicit inverse is not trusted.
+  // Below this reciprocal condition number the dual form's explicit inverse is not trusted;
+  // below kRefineRcond its solves get a step of iterative refinement (primal ones always do).
   static constexpr double kMinRcond = 1e-6;
+  static constexpr double kRefineRcond = 1e-3;
 };
 
 // One thread's workspace: solves single columns of the scaled problem.
@@ -86,7 +89,7 @@ class ColumnSolver {
         tol_(opt.tol > 0 ? opt.tol : 64 * gram.k() * std::numeric_limits<double>::epsilon()),
         primal_(gram.G.data(), gram.k()),
         dual_(gram.has_inverse() ? gram.H.data() : gram.G.data(), gram.k()),
-        c_(k_), s_(k_), z_(k_), w_(k_), scale_(k_), u_(k_), r_(k_), in_p_(k_), excluded_(k_) {}
+        c_(k_), s_(k_), z_(k_), w_(k_), u_(k_), y_(k_), r_(k_), in_p_(k_), excluded_(k_) {}
 
   // Solves one column. c: the column of C (length k). s: on entry the warm start (entries > 0
   // seed the passive set; all zero for a cold start), on exit the solution. Returns the number
@@ -98,6 +101,7 @@ class ColumnSolver {
     std::fill(in_p_.begin(), in_p_.end(), 0);
     std::fill(excluded_.begin(), excluded_.end(), 0);
     bool warm = false;
+    u_is_hc_ = false;
     for (int i = 0; i < k; ++i) {
       c_[i] = static_cast<double>(c[i]) * inv_d[i];
       s_[i] = gram_.usable(i) ? std::max(0.0, static_cast<double>(s[i])) / inv_d[i] : 0.0;
@@ -107,10 +111,9 @@ class ColumnSolver {
     if (gram_.has_inverse() && !warm) {  // cold start: seed P with the positives of G^-1 c
       apply_inverse(c_.data(), u_.data());
       for (int i = 0; i < k; ++i) in_p_[i] = gram_.usable(i) && u_[i] > 0;
+      u_is_hc_ = true;
     }
-    int p = 0;
-    for (int i = 0; i < k; ++i) p += in_p_[i];
-    if (!(gram_.has_inverse() && 2 * p >= k && build_dual())) build_primal();
+    choose_form();
 
     int iter = 0;
     *converged = false;
@@ -135,7 +138,35 @@ class ColumnSolver {
     return iter;
   }
 
+  // The linear algebra of q's derivatives for one column: w[P] = G[P,P]^{-1} r[P] on the
+  // support P of s, w = 0 elsewhere. Returns false, leaving w untouched, when G[P,P] is
+  // numerically singular (dependent columns of A on the support).
+  template <class T>
+  bool solve_on_support(const T* s, const T* r, T* w) {
+    const int k = k_;
+    const double* inv_d = gram_.inv_d.data();
+    std::fill(excluded_.begin(), excluded_.end(), 0);
+    u_is_hc_ = false;
+    for (int i = 0; i < k; ++i) {
+      in_p_[i] = gram_.usable(i) && s[i] > 0;
+      c_[i] = static_cast<double>(r[i]) * inv_d[i];
+    }
+    choose_form();
+    for (int i = 0; i < k; ++i)
+      if (excluded_[i]) return false;
+    solve_passive();
+    for (int i = 0; i < k; ++i) w[i] = static_cast<T>(z_[i] * inv_d[i]);
+    return true;
+  }
+
  private:
+  // The dual form when G^-1 is available and P holds at least half the indices, else primal.
+  void choose_form() {
+    int p = 0;
+    for (int i = 0; i < k_; ++i) p += in_p_[i];
+    if (!(gram_.has_inverse() && 2 * p >= k_ && build_dual())) build_primal();
+  }
+
   // (Re)builds the primal factor from in_p_; indices it refuses leave P.
   void build_primal() {
     dual_mode_ = false;
@@ -190,11 +221,16 @@ class ColumnSolver {
         gram_.H * Eigen::Map<const Eigen::VectorXd>(rhs, k_);
   }
 
-  // out = G[P,P]^{-1} rhs[P] scattered into a k-vector (zero outside P).
+  // out = G[P,P]^{-1} rhs[P] scattered into a k-vector (zero outside P). In the dual form also
+  // adds to y_ the multipliers y[R] = (rhs - G out)[R] (the KKT gradient w on R, for free).
   void passive_solve(const double* rhs, double* out) {
     const int k = k_;
     if (dual_mode_) {
-      apply_inverse(rhs, out);
+      if (u_is_hc_ && rhs == c_.data()) {
+        std::copy(u_.begin(), u_.end(), out);  // H c is already known
+      } else {
+        apply_inverse(rhs, out);
+      }
       const auto& R = dual_.indices();
       const int nr = int(R.size());
       for (int a = 0; a < nr; ++a) r_[a] = out[R[a]];
@@ -205,7 +241,10 @@ class ColumnSolver {
         const double y = r_[a];
         for (int i = 0; i < k; ++i) out[i] -= h[i] * y;
       }
-      for (int a = 0; a < nr; ++a) out[R[a]] = 0.0;
+      for (int a = 0; a < nr; ++a) {
+        out[R[a]] = 0.0;
+        y_[R[a]] += r_[a];
+      }
     } else {
       const auto& P = primal_.indices();
       const int np = int(P.size());
@@ -216,11 +255,14 @@ class ColumnSolver {
     }
   }
 
-  // z <- G[P,P]^{-1} c[P] (a k-vector, zero outside P), with one step of iterative refinement.
+  // z <- G[P,P]^{-1} c[P] (a k-vector, zero outside P), refined once unless the dual form's
+  // G is well conditioned enough not to need it.
   void solve_passive() {
     const int k = k_;
-    const double* G = gram_.G.data();
+    std::fill(y_.begin(), y_.end(), 0.0);
     passive_solve(c_.data(), z_.data());
+    if (dual_mode_ && gram_.rcond > ScaledGram::kRefineRcond) return;
+    const double* G = gram_.G.data();
     for (int i = 0; i < k; ++i) w_[i] = in_p_[i] ? c_[i] : 0.0;
     for (int j = 0; j < k; ++j) {
       if (!in_p_[j]) continue;
@@ -231,6 +273,7 @@ class ColumnSolver {
     for (int i = 0; i < k; ++i)
       if (!in_p_[i]) w_[i] = 0.0;
     passive_solve(w_.data(), u_.data());
+    u_is_hc_ = false;
     for (int i = 0; i < k; ++i) z_[i] += u_[i];
   }
 
@@ -267,28 +310,30 @@ class ColumnSolver {
   }
 
   // The index outside P with the largest KKT violation w_i = c_i - (G s)_i above its
-  // scale-aware tolerance, or -1 when the KKT conditions hold.
+  // tolerance, or -1 when the KKT conditions hold. The tolerance scales with a bound on the
+  // terms that make up w_i: |c_i| + sum_j |G_ij| s_j <= |c_i| + ||s||_1 (unit-diagonal G).
+  // In the dual form w on R is the multiplier vector of the last solve; otherwise computed.
   int most_violated() {
     const int k = k_;
-    const double* G = gram_.G.data();
-    for (int i = 0; i < k; ++i) {
-      w_[i] = c_[i];
-      scale_[i] = std::abs(c_[i]);
-    }
-    for (int j = 0; j < k; ++j) {
-      if (!in_p_[j]) continue;
-      const double sj = s_[j];
-      const double* g = G + std::size_t(j) * k;
-      for (int i = 0; i < k; ++i) {
-        w_[i] -= g[i] * sj;
-        scale_[i] += std::abs(g[i] * sj);
+    double s1 = 0;
+    for (int j = 0; j < k; ++j) s1 += s_[j];
+    if (dual_mode_) {
+      std::copy(y_.begin(), y_.end(), w_.begin());
+    } else {
+      const double* G = gram_.G.data();
+      std::copy(c_.begin(), c_.end(), w_.begin());
+      for (int j = 0; j < k; ++j) {
+        if (!in_p_[j]) continue;
+        const double sj = s_[j];
+        const double* g = G + std::size_t(j) * k;
+        for (int i = 0; i < k; ++i) w_[i] -= g[i] * sj;
       }
     }
     int best = -1;
     double best_w = 0;
     for (int i = 0; i < k; ++i) {
       if (in_p_[i] || excluded_[i] || !gram_.usable(i)) continue;
-      if (w_[i] > tol_ * scale_[i] && w_[i] > best_w) {
+      if (w_[i] > tol_ * (std::abs(c_[i]) + s1) && w_[i] > best_w) {
         best = i;
         best_w = w_[i];
       }
@@ -303,7 +348,8 @@ class ColumnSolver {
   SubsetCholesky primal_;  // factor of G[P,P] (primal form)
   SubsetCholesky dual_;    // factor of H[R,R], R = complement of P (dual form)
   bool dual_mode_ = false;
-  std::vector<double> c_, s_, z_, w_, scale_, u_, r_;
+  bool u_is_hc_ = false;  // u_ holds H c for the current column
+  std::vector<double> c_, s_, z_, w_, u_, y_, r_;
   std::vector<char> in_p_, excluded_;
 };
 

@@ -62,13 +62,12 @@ def check_matrix(X, name, *, sparse_ok=False, nonnegative=False):
     if X.dtype.kind != "f":
         X = X.astype(np.float64)
         values = X.data if sp.issparse(X) else X
-    if values.size:
-        # min and max propagate NaN and expose infinities, without an m x n temporary.
-        lo, hi = values.min(), values.max()
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ValueError(f"{name} contains NaN or infinity")
-        if nonnegative and lo < 0:
-            raise ValueError(f"{name} must be nonnegative, found a negative entry")
+    # One reduction, no m x n temporary: a NaN or infinity makes the sum non-finite (a finite
+    # sum that overflows is told apart by the exact check it triggers).
+    if values.size and not np.isfinite(values.sum()) and not np.isfinite(values).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    if nonnegative and values.size and values.min() < 0:
+        raise ValueError(f"{name} must be nonnegative, found a negative entry")
     return X
 
 

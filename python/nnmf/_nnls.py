@@ -107,7 +107,8 @@ def nnls(A, X, *, init=None, max_iter=None, tol=None, n_threads=None, return_inf
         raise ValueError(f"max_iter must be a positive int or None, got {max_iter!r}")
     if tol is None:
         tol = 0.0
-    elif not np.isfinite(tol) or tol <= 0:
+    elif (isinstance(tol, bool) or not isinstance(tol, numbers.Real)
+          or not np.isfinite(tol) or tol <= 0):
         raise ValueError(f"tol must be a positive finite number or None, got {tol!r}")
     S, _, n_iter, converged = solve_layer(A.astype(dtype, copy=False), Xop, init,
                                           n_threads=resolve_n_threads(n_threads),
@@ -126,7 +127,10 @@ def solve_layer(A, Xop, init=None, *, n_threads, max_iter=0, tol=0.0):
     k, n = A.shape[1], Xop.shape[1]
     if init is None:
         init = np.zeros((k, n), dtype=A.dtype, order="F")
-    C = fortran(Xop.tdot(A, n_threads), A.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        C = fortran(Xop.tdot(A, n_threads), A.dtype)
+    if not np.isfinite(C).all():
+        raise ValueError(f"A^T X overflows {A.dtype}: rescale A or X (their entries are too large)")
     S, n_iter, converged = _core.nnls_gram(_gram(A), C, init, max_iter, tol, n_threads)
     return S, C, n_iter, converged
 

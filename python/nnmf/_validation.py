@@ -64,7 +64,9 @@ def check_matrix(X, name, *, sparse_ok=False, nonnegative=False):
         values = X.data if sp.issparse(X) else X
     # One reduction, no m x n temporary: a NaN or infinity makes the sum non-finite (a finite
     # sum that overflows is told apart by the exact check it triggers).
-    if values.size and not np.isfinite(values.sum()) and not np.isfinite(values).all():
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = values.sum() if values.size else 0.0
+    if not np.isfinite(total) and not np.isfinite(values).all():
         raise ValueError(f"{name} contains NaN or infinity")
     if nonnegative and values.size and values.min() < 0:
         raise ValueError(f"{name} must be nonnegative, found a negative entry")

@@ -89,10 +89,14 @@ class ColumnSolver {
         tol_(opt.tol > 0 ? opt.tol : 64 * gram.k() * std::numeric_limits<double>::epsilon()),
         primal_(gram.G.data(), gram.k()),
         dual_(gram.has_inverse() ? gram.H.data() : gram.G.data(), gram.k()),
-        c_(k_), s_(k_), z_(k_), w_(k_), u_(k_), y_(k_), r_(k_), in_p_(k_), excluded_(k_) {}
+        c_(k_), s_(k_), z_(k_), w_(k_), u_(k_), y_(k_), r_(k_), in_p_(k_), excluded_(k_), exchanged_(k_) {}
 
-  // Solves one column. c: the column of C (length k). s: on entry the warm start (entries > 0
-  // seed the passive set; all zero for a cold start), on exit the solution. Returns the number
+  // Solves one column. c: the column of C (length k). s: on entry the warm start (its support
+  // seeds the passive set; all zero for a cold start), on exit the solution. The seed (the
+  // warm support, or for a cold start the positives of the unconstrained solution G^-1 c) is
+  // used from s = 0, so the first step drops every index whose passive-set solution is not
+  // positive at once, instead of backing off one index per step; a warm start then also
+  // enters all its violators at once. Returns the number
   // of passive-set changes; *converged tells whether the KKT conditions were met in max_iter.
   template <class T>
   int solve(const T* c, T* s, bool* converged) {
@@ -100,12 +104,13 @@ class ColumnSolver {
     const double* inv_d = gram_.inv_d.data();
     std::fill(in_p_.begin(), in_p_.end(), 0);
     std::fill(excluded_.begin(), excluded_.end(), 0);
+    std::fill(exchanged_.begin(), exchanged_.end(), 0);
     bool warm = false;
     u_is_hc_ = false;
     for (int i = 0; i < k; ++i) {
       c_[i] = static_cast<double>(c[i]) * inv_d[i];
-      s_[i] = gram_.usable(i) ? std::max(0.0, static_cast<double>(s[i])) / inv_d[i] : 0.0;
-      in_p_[i] = s_[i] > 0;
+      s_[i] = 0.0;
+      in_p_[i] = gram_.usable(i) && s[i] > 0;
       warm = warm || in_p_[i];
     }
     if (gram_.has_inverse() && !warm) {  // cold start: seed P with the positives of G^-1 c
@@ -116,6 +121,7 @@ class ColumnSolver {
     choose_form();
 
     int iter = 0;
+    bool first = warm;
     *converged = false;
     while (true) {
       if (!make_feasible(&iter)) break;  // out of iterations
@@ -124,8 +130,15 @@ class ColumnSolver {
         *converged = true;
         break;
       }
-      if (++iter > max_iter_) break;
-      if (!enter(i)) continue;
+      if (iter == max_iter_) break;
+      ++iter;
+      if (first) {  // after a small change of A most violators belong in P: enter them at once
+        first = false;
+        for (int j = 0; j < k; ++j)
+          if (violates(j)) enter(j);
+        continue;
+      }
+      if (!enter(i) && !exchange(i)) continue;
       // A column may only enter if it improves the objective; if, solved with the others,
       // its coefficient is not positive, its violation was roundoff: exclude it.
       solve_passive();
@@ -149,7 +162,7 @@ class ColumnSolver {
     u_is_hc_ = false;
     for (int i = 0; i < k; ++i) {
       in_p_[i] = gram_.usable(i) && s[i] > 0;
-      c_[i] = static_cast<double>(r[i]) * inv_d[i];
+      c_[i] = in_p_[i] ? static_cast<double>(r[i]) * inv_d[i] : 0.0;
     }
     choose_form();
     for (int i = 0; i < k; ++i)
@@ -182,6 +195,38 @@ class ColumnSolver {
     dual_.clear();
     for (int i = 0; i < k_; ++i)
       if (!in_p_[i] && !dual_.append(i)) return false;
+    return true;
+  }
+
+  // Column i violates the KKT conditions but is numerically dependent on A_P (a_i ~ A_P beta;
+  // only the primal form refuses an index). Moving along e_i - beta lowers the objective at
+  // rate w_i with almost no curvature, so step until the first s_j with beta_j > 0 reaches
+  // zero, and exchange j for i (the degenerate pivot of the simplex method). Returns whether
+  // i entered P; each index may be exchanged in once per column.
+  bool exchange(int i) {
+    if (dual_mode_ || exchanged_[i]) return false;
+    exchanged_[i] = 1;
+    const double* g = gram_.G.data() + std::size_t(i) * k_;
+    passive_solve(g, u_.data());  // beta, zero outside P
+    u_is_hc_ = false;
+    int blocking = -1;
+    double t = 0;
+    for (int j = 0; j < k_; ++j)
+      if (in_p_[j] && u_[j] > 0 && (blocking < 0 || s_[j] / u_[j] < t)) {
+        t = s_[j] / u_[j];
+        blocking = j;
+      }
+    if (blocking < 0) return false;
+    for (int j = 0; j < k_; ++j)
+      if (in_p_[j]) s_[j] = std::max(0.0, s_[j] - t * u_[j]);
+    leave(blocking);
+    excluded_[i] = 0;
+    if (!primal_.append(i)) {
+      drop(i);
+      return false;
+    }
+    in_p_[i] = 1;
+    s_[i] = t;
     return true;
   }
 
@@ -298,7 +343,8 @@ class ColumnSolver {
         for (int i = 0; i < k; ++i) s_[i] = in_p_[i] ? z_[i] : 0.0;
         return true;
       }
-      if (++*iter > max_iter_) return false;
+      if (*iter == max_iter_) return false;
+      ++*iter;
       for (int i = 0; i < k; ++i)
         if (in_p_[i]) s_[i] += alpha * (z_[i] - s_[i]);
       s_[blocking] = 0;
@@ -329,16 +375,16 @@ class ColumnSolver {
         for (int i = 0; i < k; ++i) w_[i] -= g[i] * sj;
       }
     }
+    s1_ = s1;
     int best = -1;
-    double best_w = 0;
-    for (int i = 0; i < k; ++i) {
-      if (in_p_[i] || excluded_[i] || !gram_.usable(i)) continue;
-      if (w_[i] > tol_ * (std::abs(c_[i]) + s1) && w_[i] > best_w) {
-        best = i;
-        best_w = w_[i];
-      }
-    }
+    for (int i = 0; i < k; ++i)
+      if (violates(i) && (best < 0 || w_[i] > w_[best])) best = i;
     return best;
+  }
+
+  // Whether index i may enter P, by the w_ and ||s||_1 of the last most_violated().
+  bool violates(int i) const {
+    return !in_p_[i] && !excluded_[i] && gram_.usable(i) && w_[i] > tol_ * (std::abs(c_[i]) + s1_);
   }
 
   const ScaledGram& gram_;
@@ -349,8 +395,9 @@ class ColumnSolver {
   SubsetCholesky dual_;    // factor of H[R,R], R = complement of P (dual form)
   bool dual_mode_ = false;
   bool u_is_hc_ = false;  // u_ holds H c for the current column
+  double s1_ = 0;         // ||s||_1 when w_ was last computed
   std::vector<double> c_, s_, z_, w_, u_, y_, r_;
-  std::vector<char> in_p_, excluded_;
+  std::vector<char> in_p_, excluded_, exchanged_;
 };
 
 struct NNLSInfo {

@@ -31,7 +31,8 @@ MatrixC<T> support_solve(const Eigen::Ref<const MatrixXdC>& gram,
       [&](ColumnSolver& solver, std::int64_t j) {
         if (solver.solve_on_support(S.col(j).data(), R.col(j).data(), W.col(j).data())) return;
         // G[P, P] singular (dependent columns of A on the support): the pseudo-inverse gives
-        // the minimum-norm W, matching the paper's pseudo-inverse formulas.
+        // the minimum-norm W, matching the paper's pseudo-inverse formulas. Unscaled
+        // variables, since the minimum norm is not invariant under column scaling.
         std::vector<Eigen::Index> P;
         for (Eigen::Index i = 0; i < k; ++i)
           if (S(i, j) > 0 && scaled.usable(int(i))) P.push_back(i);
@@ -39,11 +40,11 @@ MatrixC<T> support_solve(const Eigen::Ref<const MatrixXdC>& gram,
         MatrixXdC Gpp(p, p);
         Eigen::VectorXd rhs(p);
         for (Eigen::Index a = 0; a < p; ++a) {
-          rhs[a] = double(R(P[a], j)) * scaled.inv_d[P[a]];
-          for (Eigen::Index b = 0; b < p; ++b) Gpp(a, b) = scaled.G(P[a], P[b]);
+          rhs[a] = double(R(P[a], j));
+          for (Eigen::Index b = 0; b < p; ++b) Gpp(a, b) = gram(P[a], P[b]);
         }
         const Eigen::VectorXd x = Gpp.completeOrthogonalDecomposition().solve(rhs);
-        for (Eigen::Index a = 0; a < p; ++a) W(P[a], j) = T(x[a] * scaled.inv_d[P[a]]);
+        for (Eigen::Index a = 0; a < p; ++a) W(P[a], j) = T(x[a]);
       });
   return W;
 }

@@ -3,18 +3,49 @@ backpropagation, with a fast C++ core.
 """
 
 from . import _core
+from ._deep import DeepNMF
+from ._hierarchical import HierarchicalNMF
+from ._neural import NeuralNMF
+from ._nmf import NMF
+from ._ssnmf import SSNMF
 from ._nnls import NNLSInfo, nnls, nnls_jvp, nnls_vjp
 from ._version import __version__
-from .exceptions import ConvergenceWarning
+from .exceptions import ConvergenceWarning, NotFittedError
+from ._corpus import Corpus, load_corpus
+from ._persist import load_model, save_model
+from ._plots import plot_factors, plot_mixtures, plot_topic_tree, save_figures
+from ._synthetic import make_topic_corpus, match_hierarchy
+from ._topics import Topic, TopicHierarchy, topic_hierarchy
 
 __all__ = [
     "__version__",
     "build_info",
     "ConvergenceWarning",
+    "NotFittedError",
+    "NeuralNMF",
+    # baselines (issue 4)
+    "NMF",
+    "HierarchicalNMF",
+    "DeepNMF",
+    "SSNMF",
     "NNLSInfo",
     "nnls",
     "nnls_jvp",
     "nnls_vjp",
+    # topic modeling: corpora, topic trees, figures, model files (issue 5)
+    "Corpus",
+    "load_corpus",
+    "make_topic_corpus",
+    "match_hierarchy",
+    "Topic",
+    "TopicHierarchy",
+    "topic_hierarchy",
+    "plot_factors",
+    "plot_mixtures",
+    "plot_topic_tree",
+    "save_figures",
+    "save_model",
+    "load_model",
 ]
 
 

@@ -50,6 +50,27 @@ class Operand:
             return _sparse_product(fortran(W, self.dtype), self._csr, n_threads, transpose=True).T
         return self._dense @ W.T.astype(self.dtype, copy=False)
 
+    def transpose(self):
+        """X^T as an Operand, without copying the data: a dense X^T is a view; a sparse X^T
+        reuses X's CSR arrays as its CSC (built once and cached) and X's CSC as its CSR."""
+        Xt = object.__new__(Operand)
+        Xt.dtype, Xt.shape, Xt.is_sparse = self.dtype, self.shape[::-1], self.is_sparse
+        if self.is_sparse:
+            if self._csr is None:
+                self._csr = self._csc.tocsr()
+            Xt._csc, Xt._csr = self._csr.T, self._csc.T  # .T of CSR is CSC and vice versa
+        else:
+            Xt._dense = self._dense.T
+        return Xt
+
+    def columns(self, idx):
+        """The columns idx (an integer array) of X as a new Operand (a copy of those
+        columns; a mini-batch)."""
+        idx = np.asarray(idx)
+        if self.is_sparse:
+            return Operand(self._csc[:, idx], dtype=self.dtype)
+        return Operand(self._dense[:, idx], dtype=self.dtype)
+
     def sqnorm(self):
         """||X||_F^2 in float64."""
         values = (self._csc.data if self.is_sparse else self._dense).astype(np.float64, copy=False)

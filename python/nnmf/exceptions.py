@@ -1,10 +1,17 @@
 """Warnings and errors raised by nnmf."""
 
-__all__ = ["ConvergenceWarning"]
+__all__ = ["ConvergenceWarning", "NotFittedError"]
 
 
 class ConvergenceWarning(UserWarning):
     """An iterative solver stopped at its iteration limit before meeting its tolerance.
 
     The result is still returned and usable; raise the limit (``max_iter``) or loosen ``tol``.
+    """
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator was used (transform, predict, ...) before ``fit``.
+
+    Subclasses both ``ValueError`` and ``AttributeError``, like scikit-learn's.
     """

@@ -1,0 +1,627 @@
+#!/usr/bin/env python
+"""Time the NNLS layer and its VJP side by side, in one run, on the same inputs.
+
+Columns of the results:
+
+* ``nnmf.nnls(A, X)`` cold;
+* a loop of ``scipy.optimize.nnls(A, X[:, j])`` over columns (what the reference Neural NMF
+  implementation does); slow, so it may be timed on a random subset of columns and
+  extrapolated linearly to all n columns (the table says how many columns were timed);
+* the floor: numpy's ``A.T @ X`` plus ``A.T @ A`` (sparse X: ``X.T @ A`` via scipy plus
+  ``A.T @ A``), the products any layer must do;
+* the VJP ``nnmf.nnls_vjp(A, X, S, G, need_dX=False)`` against the paper's per-column
+  pseudo-inverse formula (numpy.linalg.pinv per column; subset + extrapolation) and the floor;
+* warm start: after A moves by 1 %, ``nnmf.nnls(A2, X, init=S)`` against a cold
+  ``nnmf.nnls(A2, X)``.
+
+Also checked in the same run: ours and scipy reach the same objective on the timed columns, and
+our VJP equals the pinv formula on its timed columns. A breakdown of where our time goes
+(validation, A^T X, Gram, the C++ solves) is written as a second table.
+
+Every timing is one warm-up call and then the median of repeats.
+
+    python bench/bench_nnls.py            # full run, writes bench/RESULTS_nnls.md + results_nnls.json
+    python bench/bench_nnls.py --quick    # small sizes, a smoke test of the script
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy
+import scipy.io
+import scipy.optimize
+import scipy.sparse as sp
+
+import nnmf
+from nnmf import _core
+from nnmf import _nnls
+from nnmf._operand import as_operand
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+NEWS = ROOT.parent / "shared" / "data" / "20News_subsampled.mat"
+
+FULL_CASES = [
+    ("dense", 2000, 40, 2000),
+    ("dense", 10000, 50, 10000),
+    ("dense", 1000, 10, 20000),
+    ("20news", None, 10, None),
+]
+QUICK_CASES = [
+    ("dense", 500, 20, 500),
+    ("dense", 1000, 10, 2000),
+    ("20news", None, 10, None),
+]
+
+TARGET_FLOOR = 2.0     # NNLS within 2x of the floor (m >= 1000)
+TARGET_SCIPY = 100.0   # at least 100x faster than the scipy column loop
+TARGET_VJP = 3.0       # VJP within 3x of the floor
+TARGET_WARM = 2.0      # warm start at least 2x faster than cold
+
+
+# --------------------------------------------------------------------------- timing helpers
+
+STAT = "median"   # which statistic the tables use (--stat); both go to the JSON
+LAST = {}
+
+
+def timeit(fn, repeats, warmup=1):
+    """Wall time (s) of fn() over `repeats` calls after `warmup` untimed calls: the median
+    (or the minimum, with --stat min). Both are left in LAST."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    LAST.update(median=statistics.median(times), min=min(times), repeats=repeats)
+    return LAST[STAT]
+
+
+def record(res, key):
+    """Store the median and min of the last timing beside res[key]."""
+    res[key + "_median"], res[key + "_min"] = LAST["median"], LAST["min"]
+    res[key + "_repeats"] = LAST["repeats"]
+
+
+def repeats_for(seconds_per_call, budget, lo=3, hi=7):
+    """How many repeats fit in `budget` seconds (odd, between lo and hi)."""
+    r = int(budget / max(seconds_per_call, 1e-9))
+    r = max(lo, min(hi, r))
+    return r if r % 2 else max(lo, r - 1)
+
+
+def timed_column_subset(per_column, n, budget, rng, min_cols):
+    """Choose how many columns of a slow per-column loop to time so that it takes about
+    `budget` seconds; returns sorted column indices (all n when they fit)."""
+    n_cols = int(budget / max(per_column, 1e-9))
+    n_cols = max(min(min_cols, n), min(n, n_cols))
+    if n_cols >= n:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=n_cols, replace=False))
+
+
+# --------------------------------------------------------------------------- machine info
+
+def cpu_busy(seconds=0.5):
+    """Fraction of all CPUs busy over `seconds` (from /proc/stat), measured while this process
+    sleeps: other load on the machine, which skews every timing on 2 cores. None if unknown."""
+    def snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + (v[4] if len(v) > 4 else 0)
+        return sum(v), idle
+    try:
+        t0, i0 = snap()
+        time.sleep(seconds)
+        t1, i1 = snap()
+        return 1.0 - (i1 - i0) / max(t1 - t0, 1)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def machine_info(args):
+    info = {
+        "cpu": "unknown",
+        "logical_cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "nnmf": nnmf.__version__,
+        "nnmf_build": nnmf.build_info(),
+        "dtype": "float64",
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)"),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
+        "GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT", "(unset)"),
+        "platform": platform.platform(),
+    }
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpuinfo = f.read()
+        for line in cpuinfo.splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        flags = next((l.split(":", 1)[1].split() for l in cpuinfo.splitlines()
+                      if l.startswith("flags")), [])
+        info["simd"] = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if f in flags]
+    except OSError:
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+        info["blas"] = [
+            {k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
+                                    "threading_layer", "filepath")}
+            for d in threadpool_info()
+        ]
+    except ImportError:
+        cfg = np.show_config(mode="dicts")
+        info["blas"] = cfg.get("Build Dependencies", {}).get("blas", {})
+    info["quick"] = bool(args.quick)
+    return info
+
+
+def wait_for_idle(max_wait, threshold=0.15):
+    """Wait (up to max_wait seconds) until other processes use under `threshold` of the CPUs."""
+    deadline = time.monotonic() + max_wait
+    while time.monotonic() < deadline:
+        busy = cpu_busy(1.0)
+        if busy is None or busy < threshold:
+            return
+        print(f"  (machine {100 * busy:.0f} % busy with other work; waiting)", flush=True)
+
+
+# --------------------------------------------------------------------------- inputs
+
+def make_inputs(kind, m, k, n, rng, news_A):
+    """(name, A, X, note) for one case; nonnegative uniform random A and X."""
+    if kind == "dense":
+        A = rng.random((m, k))
+        X = rng.random((m, n))
+        return f"random dense", A, X, "A, X uniform [0,1)"
+    data = scipy.io.loadmat(NEWS)
+    X = sp.csc_matrix(data["X_subsampled"], dtype=np.float64)
+    m, n = X.shape
+    if news_A == "nmf":
+        A = quick_nmf_A(X, k, rng)
+        note = "A from 200 multiplicative-update steps of a rank-%d NMF of X" % k
+    else:
+        A = rng.random((m, k))
+        note = "A uniform [0,1)"
+    return "20News (sparse CSC)", A, X, note
+
+
+def quick_nmf_A(X, k, rng, iters=200):
+    """The A of a quick rank-k NMF X ~ A S (Lee-Seung multiplicative updates, sparse-friendly)."""
+    m, n = X.shape
+    scale = np.sqrt(X.data.mean() / k) if X.nnz else 1.0
+    A = rng.random((m, k)) * scale
+    S = rng.random((k, n)) * scale
+    eps = 1e-12
+    Xt = X.T.tocsr()
+    for _ in range(iters):
+        S *= (Xt @ A).T / (A.T @ A @ S + eps)
+        A *= (X @ S.T) / (A @ (S @ S.T) + eps)
+    return np.ascontiguousarray(A)
+
+
+def dense_columns(X, cols):
+    """The chosen columns of X as a contiguous (len(cols), m) array (row i = column cols[i])."""
+    if sp.issparse(X):
+        return np.ascontiguousarray(X[:, cols].toarray().T)
+    return np.ascontiguousarray(X[:, cols].T)
+
+
+# --------------------------------------------------------------------------- competitors
+
+def floor_fn(A, X):
+    if sp.issparse(X):
+        Xt = X.T  # CSC -> CSR view, no copy
+        return lambda: (Xt @ A, A.T @ A)
+    return lambda: (A.T @ X, A.T @ A)
+
+
+def scipy_loop(A, cols_dense):
+    out = np.empty((A.shape[1], cols_dense.shape[0]))
+    for i, x in enumerate(cols_dense):
+        out[:, i] = scipy.optimize.nnls(A, x)[0]
+    return out
+
+
+def pinv_vjp(A, cols_dense, S_cols, G_cols):
+    """The paper's per-column pseudo-inverse formula for dL/dA, summed over the given columns:
+    dA[:, P] += -(A_P^+T g_P)(A_P^+ z)^T + (z - A_P A_P^+ z)(g_P^T A_P^+ A_P^+T)."""
+    dA = np.zeros_like(A)
+    for z, s, g in zip(cols_dense, S_cols.T, G_cols.T):
+        P = np.flatnonzero(s > 0)
+        if P.size == 0:
+            continue
+        AP = A[:, P]
+        Ap = np.linalg.pinv(AP)            # k_P x m
+        gP = g[P]
+        Apz = Ap @ z                        # k_P
+        u = Ap.T @ gP                       # m
+        r = z - AP @ Apz                    # m
+        v = u @ Ap.T                        # k_P  (= g_P^T A_P^+ A_P^+T)
+        dA[:, P] += -np.outer(u, Apz) + np.outer(r, v)
+    return dA
+
+
+def objectives(A, S_cols, cols_dense):
+    R = cols_dense.T - A @ S_cols
+    return np.einsum("ij,ij->j", R, R)
+
+
+# --------------------------------------------------------------------------- one case
+
+def run_case(spec, args, rng):
+    kind, m, k, n = spec
+    t_start = time.perf_counter()
+    name, A, X, note = make_inputs(kind, m, k, n, rng, args.news_A)
+    m, n = X.shape
+    nnz = X.nnz if sp.issparse(X) else m * n
+    print(f"\n== {name}: m={m} k={k} n={n} nnz={nnz} ({note})", flush=True)
+    budget = args.budget
+    res = {"name": name, "m": m, "k": k, "n": n, "nnz": int(nnz), "sparse": sp.issparse(X),
+           "inputs": note, "other_load_before": cpu_busy()}
+    nt = _core.max_threads()
+
+    # ---- floor
+    ffn = floor_fn(A, X)
+    t1 = timeit(ffn, 1, warmup=1)
+    res["floor_s"] = timeit(ffn, repeats_for(t1, budget))
+    record(res, "floor_s")
+    print(f"  floor            {res['floor_s']*1e3:10.2f} ms", flush=True)
+
+    # ---- ours, cold
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        S, info = nnmf.nnls(A, X, return_info=True)
+    res["ours_convergence_warnings"] = len(w)
+    res["ours_mean_iter_cold"] = float(info.n_iter.mean())
+    res["S_zero_fraction"] = float(np.mean(S == 0))
+    t1 = timeit(lambda: nnmf.nnls(A, X), 1, warmup=0)
+    res["ours_s"] = timeit(lambda: nnmf.nnls(A, X), repeats_for(t1, budget), warmup=0)
+    record(res, "ours_s")
+    print(f"  nnmf.nnls        {res['ours_s']*1e3:10.2f} ms  "
+          f"(mean {res['ours_mean_iter_cold']:.1f} iterations/column)", flush=True)
+
+    # ---- scipy loop on a subset of columns, plus objective agreement
+    one = dense_columns(X, [0])
+    scipy_loop(A, one)                                   # warm-up
+    t0 = time.perf_counter()
+    scipy_loop(A, dense_columns(X, np.arange(min(n, 3))))
+    per_col = (time.perf_counter() - t0) / min(n, 3)
+    cols = timed_column_subset(per_col, n, args.scipy_budget, rng, args.min_cols)
+    Xc = dense_columns(X, cols)
+    reps = 3 if per_col * len(cols) < 1.0 else 1
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        S_sc = scipy_loop(A, Xc)
+        times.append(time.perf_counter() - t0)
+    res["scipy_cols_timed"] = int(len(cols))
+    res["scipy_s"] = (min(times) if STAT == "min" else statistics.median(times)) * n / len(cols)
+    res["scipy_extrapolated"] = bool(len(cols) < n)
+    f_ours = objectives(A, S[:, cols], Xc)
+    f_sc = objectives(A, S_sc, Xc)
+    denom = np.maximum(f_sc, np.finfo(float).eps * np.einsum("ij,ij->i", Xc, Xc))
+    res["max_rel_obj_diff"] = float(np.max(np.abs(f_ours - f_sc) / np.maximum(denom, 1e-300)))
+    res["ours_obj_le_scipy"] = bool(np.all(f_ours <= f_sc * (1 + 1e-9) + 1e-300))
+    print(f"  scipy loop       {res['scipy_s']*1e3:10.2f} ms  ({len(cols)}/{n} columns timed"
+          f"{', extrapolated' if res['scipy_extrapolated'] else ''}); "
+          f"max rel objective diff {res['max_rel_obj_diff']:.2e}", flush=True)
+
+    # ---- VJP
+    G = rng.standard_normal((k, n))
+    vfn = lambda: nnmf.nnls_vjp(A, X, S, G, need_dX=False)
+    t1 = timeit(vfn, 1)
+    res["vjp_s"] = timeit(vfn, repeats_for(t1, budget), warmup=0)
+    record(res, "vjp_s")
+    # pinv formula on a subset
+    c1 = np.arange(min(n, 3))
+    pinv_vjp(A, dense_columns(X, [0]), S[:, :1], G[:, :1])   # warm-up
+    t0 = time.perf_counter()
+    pinv_vjp(A, dense_columns(X, c1), S[:, c1], G[:, c1])
+    per_col = (time.perf_counter() - t0) / len(c1)
+    pcols = timed_column_subset(per_col, n, args.pinv_budget, rng, args.min_cols)
+    Xp = dense_columns(X, pcols)
+    Sp, Gp = S[:, pcols], G[:, pcols]
+    reps = 3 if per_col * len(pcols) < 1.0 else 1
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        dA_pinv = pinv_vjp(A, Xp, Sp, Gp)
+        times.append(time.perf_counter() - t0)
+    res["pinv_cols_timed"] = int(len(pcols))
+    res["pinv_s"] = (min(times) if STAT == "min" else statistics.median(times)) * n / len(pcols)
+    res["pinv_extrapolated"] = bool(len(pcols) < n)
+    Xsub = X[:, pcols]
+    dA_ours_sub, _ = nnmf.nnls_vjp(A, Xsub, Sp, Gp, need_dX=False)
+    res["vjp_rel_diff_vs_pinv"] = float(np.linalg.norm(dA_ours_sub - dA_pinv)
+                                        / max(np.linalg.norm(dA_pinv), 1e-300))
+    print(f"  nnls_vjp         {res['vjp_s']*1e3:10.2f} ms;  pinv formula "
+          f"{res['pinv_s']*1e3:.2f} ms ({len(pcols)}/{n} columns timed); "
+          f"rel diff {res['vjp_rel_diff_vs_pinv']:.2e}", flush=True)
+
+    # ---- warm start after a 1% move of A
+    A2 = np.maximum(A * (1 + 0.01 * rng.uniform(-1, 1, A.shape)), 0)
+    S2c, info_c = nnmf.nnls(A2, X, return_info=True)
+    S2w, info_w = nnmf.nnls(A2, X, init=S, return_info=True)
+    res["cold_mean_iter"] = float(info_c.n_iter.mean())
+    res["warm_mean_iter"] = float(info_w.n_iter.mean())
+    cc = cols[: min(len(cols), 500)]          # check on (up to 500 of) the scipy columns
+    Xcc = dense_columns(X, cc)
+    fc, fw = objectives(A2, S2c[:, cc], Xcc), objectives(A2, S2w[:, cc], Xcc)
+    res["warm_vs_cold_max_rel_obj_diff"] = float(np.max(np.abs(fw - fc) / np.maximum(fc, 1e-300)))
+    cold = lambda: nnmf.nnls(A2, X)
+    warm = lambda: nnmf.nnls(A2, X, init=S)
+    t1 = timeit(cold, 1, warmup=0)
+    r = repeats_for(t1, budget)
+    res["cold_s"] = timeit(cold, r, warmup=0)
+    record(res, "cold_s")
+    res["warm_s"] = timeit(warm, r, warmup=1)
+    record(res, "warm_s")
+    print(f"  cold {res['cold_s']*1e3:.2f} ms ({res['cold_mean_iter']:.1f} it/col), "
+          f"warm {res['warm_s']*1e3:.2f} ms ({res['warm_mean_iter']:.1f} it/col); "
+          f"obj diff {res['warm_vs_cold_max_rel_obj_diff']:.1e}", flush=True)
+
+    # ---- breakdown of our time (internals; skipped if they move)
+    try:
+        res["breakdown"] = breakdown(A, A2, X, S, G, nt, budget)
+        print("  breakdown (ms): " + ", ".join(f"{k_}={v*1e3:.2f}"
+                                              for k_, v in res["breakdown"].items()), flush=True)
+    except Exception as exc:  # pragma: no cover - internals are not API
+        res["breakdown_error"] = repr(exc)
+        print(f"  breakdown failed: {exc!r}", flush=True)
+
+    # ---- ratios and targets
+    res["ours_over_floor"] = res["ours_s"] / res["floor_s"]
+    res["scipy_over_ours"] = res["scipy_s"] / res["ours_s"]
+    res["vjp_over_floor"] = res["vjp_s"] / res["floor_s"]
+    res["pinv_over_vjp"] = res["pinv_s"] / res["vjp_s"]
+    res["cold_over_warm"] = res["cold_s"] / res["warm_s"]
+    res["pass_floor"] = None if m < 1000 else bool(res["ours_over_floor"] <= TARGET_FLOOR)
+    res["pass_scipy"] = bool(res["scipy_over_ours"] >= TARGET_SCIPY)
+    res["pass_vjp"] = bool(res["vjp_over_floor"] <= TARGET_VJP)
+    res["pass_warm"] = bool(res["cold_over_warm"] >= TARGET_WARM)
+    res["case_wall_s"] = time.perf_counter() - t_start
+    res["other_load_after"] = cpu_busy()
+    return res
+
+
+def breakdown(A, A2, X, S, G, nt, budget):
+    """Time the pieces of solve_layer / vjp_layer separately."""
+    out = {}
+    t = lambda fn: timeit(fn, repeats_for(timeit(fn, 1, 0), budget / 2), warmup=0)
+    out["validate_operand"] = t(lambda: as_operand(X))
+    Xop = as_operand(X)
+    out["AtX"] = t(lambda: Xop.tdot(A, nt))
+    out["gram"] = t(lambda: _nnls._gram(A))
+    Gm = _nnls._gram(A)
+    C = np.asfortranarray(Xop.tdot(A, nt))
+    k, n = S.shape
+    zeros = lambda: np.zeros((k, n), order="F")
+    out["solve_cold"] = t(lambda: _core.nnls_gram(Gm, C, zeros(), 0, 0.0, nt))
+    Gm2 = _nnls._gram(A2)
+    C2 = np.asfortranarray(Xop.tdot(A2, nt))
+    S_f = np.asfortranarray(S)
+    out["solve_cold_A2"] = t(lambda: _core.nnls_gram(Gm2, C2, zeros(), 0, 0.0, nt))
+    out["solve_warm_A2"] = t(lambda: _core.nnls_gram(Gm2, C2, S_f.copy(order="F"), 0, 0.0, nt))
+    G_f = np.asfortranarray(G)
+    out["vjp_support_solve"] = t(lambda: _core.support_solve(Gm, S_f, G_f, nt))
+    W = _core.support_solve(Gm, S_f, G_f, nt)
+    out["vjp_XWt"] = t(lambda: Xop.dot_t(W, nt))
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+def fmt_ms(s):
+    ms = s * 1e3
+    return f"{ms:.3g}" if ms < 10 else f"{ms:,.0f}" if ms >= 1000 else f"{ms:.1f}"
+
+
+def pct(x):
+    return "?" if x is None else f"{100 * x:.0f} %"
+
+
+def mark(ok):
+    return "n/a" if ok is None else ("**pass**" if ok else "FAIL")
+
+
+def case_label(r):
+    if r["sparse"]:
+        return f"20News {r['m']}x{r['n']} (nnz {r['nnz']}), k={r['k']}"
+    return f"({r['m']}, {r['k']}, {r['n']})"
+
+
+def markdown(results, info, cmd):
+    L = []
+    L.append("# NNLS layer benchmark")
+    L.append("")
+    L.append(f"Command: `{cmd}`  ")
+    L.append(f"Date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    L.append("")
+    L.append("## Machine")
+    L.append("")
+    L.append(f"- CPU: {info['cpu']}, {info['logical_cores']} logical cores, SIMD flags: "
+             f"{', '.join(info.get('simd', []))}")
+    L.append(f"- Python {info['python']}, numpy {info['numpy']}, scipy {info['scipy']}, "
+             f"nnmf {info['nnmf']} (OpenMP: {info['nnmf_build']['openmp']}, "
+             f"threads: {info['nnmf_build']['max_threads']})")
+    blas = info.get("blas")
+    if isinstance(blas, list):
+        for b in blas:
+            L.append(f"- threadpool: {b.get('internal_api')} {b.get('version') or ''} "
+                     f"({b.get('architecture') or b.get('threading_layer') or ''}), "
+                     f"{b.get('num_threads')} threads — `{os.path.basename(b.get('filepath') or '')}`")
+    else:
+        L.append(f"- BLAS: {blas}")
+    L.append(f"- OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}, "
+             f"OMP_NUM_THREADS={info['OMP_NUM_THREADS']}, "
+             f"OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}, GOMP_SPINCOUNT={info['GOMP_SPINCOUNT']}; "
+             f"dtype {info['dtype']}")
+    L.append(f"- {info['platform']}")
+    loads = ", ".join(
+        f"{case_label(r)}: {pct(r.get('other_load_before'))} / {pct(r.get('other_load_after'))}"
+        for r in results)
+    L.append(f"- Other load on the machine (CPU busy while the benchmark slept 0.5 s, before / "
+             f"after each case; anything well above 0 % skews timings on 2 cores): {loads}")
+    L.append("")
+    L.append(f"Timings: one warm-up call, then the {STAT} of 3 to 7 repeats (1 or 3 for the scipy and pinv loops; "
+             "the JSON has both median and min). Times in ms. *floor* = numpy `A.T @ X` + `A.T @ A` "
+             "(sparse X: scipy `X.T @ A` + `A.T @ A`). The scipy loop and the pinv formula are "
+             "timed on a random subset of columns (shown as timed/n) and extrapolated linearly "
+             "to all n columns where the subset is smaller than n. Inputs: A and X uniform "
+             "[0, 1) from `numpy.random.default_rng` (seeded); for 20News, "
+             + next((r["inputs"] for r in results if r["sparse"]), "n/a") + ".")
+    L.append("")
+    L.append("## Forward: `nnmf.nnls` (cold) vs floor vs scipy.optimize.nnls column loop")
+    L.append("")
+    L.append(f"Targets: ours/floor <= {TARGET_FLOOR:g} (m >= 1000); scipy/ours >= "
+             f"{TARGET_SCIPY:g}.")
+    L.append("")
+    L.append("| case (m, k, n) | floor | nnmf.nnls | ours/floor | <=2x floor | scipy loop "
+             "| cols timed | scipy/ours | >=100x | max rel obj diff vs scipy | iters/col | zeros in S |")
+    L.append("|---|---:|---:|---:|:-:|---:|---:|---:|:-:|---:|---:|---:|")
+    for r in results:
+        L.append(f"| {case_label(r)} | {fmt_ms(r['floor_s'])} | {fmt_ms(r['ours_s'])} "
+                 f"| {r['ours_over_floor']:.2f} | {mark(r['pass_floor'])} "
+                 f"| {fmt_ms(r['scipy_s'])}{' (est.)' if r['scipy_extrapolated'] else ''} "
+                 f"| {r['scipy_cols_timed']}/{r['n']} | {r['scipy_over_ours']:,.0f} "
+                 f"| {mark(r['pass_scipy'])} | {r['max_rel_obj_diff']:.1e} "
+                 f"| {r['ours_mean_iter_cold']:.1f} | {pct(r['S_zero_fraction'])} |")
+    L.append("")
+    L.append("*iters/col* = mean passive-set changes per column reported by `nnls(..., "
+             "return_info=True)`; *zeros in S* = fraction of active constraints at the optimum.")
+    L.append("")
+    L.append("## Backward: `nnmf.nnls_vjp(..., need_dX=False)` vs floor vs per-column pinv formula")
+    L.append("")
+    L.append(f"Target: vjp/floor <= {TARGET_VJP:g}. *rel diff* = ||dA_ours - dA_pinv||_F / "
+             "||dA_pinv||_F on the pinv-timed columns (G standard normal).")
+    L.append("")
+    L.append("| case (m, k, n) | floor | nnls_vjp | vjp/floor | <=3x floor | pinv formula "
+             "| cols timed | pinv/vjp | rel diff vs pinv |")
+    L.append("|---|---:|---:|---:|:-:|---:|---:|---:|---:|")
+    for r in results:
+        L.append(f"| {case_label(r)} | {fmt_ms(r['floor_s'])} | {fmt_ms(r['vjp_s'])} "
+                 f"| {r['vjp_over_floor']:.2f} | {mark(r['pass_vjp'])} "
+                 f"| {fmt_ms(r['pinv_s'])}{' (est.)' if r['pinv_extrapolated'] else ''} "
+                 f"| {r['pinv_cols_timed']}/{r['n']} | {r['pinv_over_vjp']:,.0f} "
+                 f"| {r['vjp_rel_diff_vs_pinv']:.1e} |")
+    L.append("")
+    L.append("## Warm start: A2 = A * (1 + 0.01 U[-1, 1]); `nnls(A2, X, init=S)` vs `nnls(A2, X)`")
+    L.append("")
+    L.append(f"Target: cold/warm >= {TARGET_WARM:g}.")
+    L.append("")
+    L.append("| case (m, k, n) | cold | warm | cold/warm | >=2x | iters/col cold | "
+             "iters/col warm | max rel obj diff warm vs cold |")
+    L.append("|---|---:|---:|---:|:-:|---:|---:|---:|")
+    for r in results:
+        L.append(f"| {case_label(r)} | {fmt_ms(r['cold_s'])} | {fmt_ms(r['warm_s'])} "
+                 f"| {r['cold_over_warm']:.2f} | {mark(r['pass_warm'])} "
+                 f"| {r['cold_mean_iter']:.1f} | {r['warm_mean_iter']:.1f} "
+                 f"| {r['warm_vs_cold_max_rel_obj_diff']:.1e} |")
+    L.append("")
+    L.append("## Where our time goes (ms; pieces timed separately through nnmf internals)")
+    L.append("")
+    L.append("*validate* = building the operand (finite/dtype checks); *A^T X* = `Xop.tdot` "
+             "(numpy BLAS for dense X, the core's sparse kernel for sparse X); *solve* = "
+             "`_core.nnls_gram` on the given Gram and C; *support solve* and *X W^T* are the "
+             "two pieces of the VJP.")
+    L.append("")
+    L.append("| case (m, k, n) | validate | A^T X | gram | solve cold | solve cold (A2) "
+             "| solve warm (A2) | VJP support solve | VJP X W^T |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        b = r.get("breakdown")
+        if not b:
+            L.append(f"| {case_label(r)} | " + " | ".join(["—"] * 8) + " |")
+            continue
+        L.append(f"| {case_label(r)} | {fmt_ms(b['validate_operand'])} | {fmt_ms(b['AtX'])} "
+                 f"| {fmt_ms(b['gram'])} | {fmt_ms(b['solve_cold'])} "
+                 f"| {fmt_ms(b['solve_cold_A2'])} | {fmt_ms(b['solve_warm_A2'])} "
+                 f"| {fmt_ms(b['vjp_support_solve'])} | {fmt_ms(b['vjp_XWt'])} |")
+    L.append("")
+    return "\n".join(L)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="small sizes: a fast smoke run")
+    p.add_argument("--out", default=None,
+                   help="output prefix: writes OUT.md and OUT.json (default "
+                        "bench/RESULTS_nnls.md and bench/results_nnls.json)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--budget", type=float, default=None,
+                   help="seconds per timed quantity for repeats (default 2, quick 0.3)")
+    p.add_argument("--scipy-budget", type=float, default=None,
+                   help="seconds for the scipy column loop per case (default 4, quick 0.5)")
+    p.add_argument("--pinv-budget", type=float, default=None,
+                   help="seconds for the pinv-formula loop per case (default 3, quick 0.5)")
+    p.add_argument("--min-cols", type=int, default=20,
+                   help="fewest columns to time in the slow loops")
+    p.add_argument("--news-A", choices=["nmf", "random"], default="nmf",
+                   help="A for the 20News case: from a quick rank-k NMF (default) or random")
+    p.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                   help="before each case, wait up to SECONDS for other load to drop below 15 %%")
+    p.add_argument("--stat", choices=["median", "min"], default="median",
+                   help="statistic of the repeats shown in the tables (JSON has both)")
+    p.add_argument("--only", type=int, nargs="*", default=None,
+                   help="indices of the cases to run (default all)")
+    args = p.parse_args(argv)
+    q = args.quick
+    global STAT
+    STAT = args.stat
+    args.budget = args.budget if args.budget is not None else (0.3 if q else 2.0)
+    args.scipy_budget = args.scipy_budget if args.scipy_budget is not None else (0.5 if q else 4.0)
+    args.pinv_budget = args.pinv_budget if args.pinv_budget is not None else (0.5 if q else 3.0)
+
+    cases = QUICK_CASES if q else FULL_CASES
+    if args.only is not None:
+        cases = [cases[i] for i in args.only]
+    if not NEWS.exists():
+        print(f"note: {NEWS} not found; skipping the 20News case", file=sys.stderr)
+        cases = [c for c in cases if c[0] != "20news"]
+
+    info = machine_info(args)
+    print(f"{info['cpu']}, {info['logical_cores']} cores; numpy {info['numpy']}, "
+          f"scipy {info['scipy']}, nnmf {info['nnmf']}; OPENBLAS_CORETYPE="
+          f"{info['OPENBLAS_CORETYPE']}", flush=True)
+    rng = np.random.default_rng(args.seed)
+    t0 = time.perf_counter()
+    results = []
+    for c in cases:
+        wait_for_idle(args.wait_idle)
+        results.append(run_case(c, args, rng))
+    info["total_wall_s"] = time.perf_counter() - t0
+
+    if args.out is None:
+        md_path, json_path = HERE / "RESULTS_nnls.md", HERE / "results_nnls.json"
+    else:
+        out = Path(args.out)
+        stem = out.with_suffix("") if out.suffix in (".md", ".json") else out
+        md_path, json_path = stem.with_suffix(".md"), stem.with_suffix(".json")
+    cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + (argv if argv is not None
+                                                                     else sys.argv[1:]))
+    md = markdown(results, info, cmd)
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    md_path.write_text(md)
+    json_path.write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    print(f"\ntotal {info['total_wall_s']:.1f} s; wrote {md_path} and {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Hierarchical NMF: NMF applied layer after layer, each layer fitted once and frozen."""
+
+import numbers
+
+import numpy as np
+
+from ._base import BaseEstimator, check_is_fitted, check_random_state
+from ._mu import chain
+from ._nmf import (INITS, SOLVERS, check_choice, check_data, check_int, check_nonneg_float,
+                   check_rows, fit_nmf, warn_not_converged)
+from ._nnls import solve_layer
+from ._operand import as_operand
+from ._ssnmf import fit_ssnmf
+from ._supervised import LabelTermMixin, prepare_labels
+from ._validation import fortran, resolve_n_threads
+
+__all__ = ["HierarchicalNMF"]
+
+
+def check_ranks(ranks, shape):
+    """ranks as a tuple of positive ints, each at most what its layer's input allows."""
+    if isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
+        ranks = (ranks,)
+    try:
+        ranks = tuple(ranks)
+    except TypeError:
+        raise ValueError(f"ranks must be a sequence of positive ints, got {ranks!r}") from None
+    if not ranks:
+        raise ValueError("ranks must hold at least one rank")
+    rows, n = shape
+    for l, k in enumerate(ranks):
+        check_int(k, f"ranks[{l}]")
+        if k > min(rows, n):
+            raise ValueError(
+                f"ranks[{l}]={k} exceeds min(rows, columns) = {min(rows, n)} of the matrix "
+                f"that layer {l} factorises ({rows} x {n})")
+        rows = k
+    return tuple(int(k) for k in ranks)
+
+
+def relative_error_chain(Xop, As, S, n_threads):
+    """||X - A_0 ... A_L S||_F / ||X||_F without an m x n matrix."""
+    Xsq = Xop.sqnorm()
+    if Xsq <= 0:
+        return 0.0
+    P = chain(As)
+    C = np.asarray(Xop.tdot(fortran(P, Xop.dtype), n_threads), dtype=np.float64)
+    sq = Xsq - 2.0 * np.vdot(C, S) + np.vdot((P.T @ P) @ S, S)
+    return float(np.sqrt(max(sq, 0.0) / Xsq))
+
+
+def fit_layerwise(Xop, ranks, *, solver, init, max_iter, tol, rng, n_threads, labels=None,
+                  lam=0.0, verbose=0):
+    """Layer-wise NMF of X with the given ranks. With ``labels = (Y, weights)`` the last layer
+    is SSNMF with the normalised weight ``lam``.
+
+    Returns (As, Ss, B or None, histories, converged) with one history and one flag per
+    layer."""
+    As, Ss, histories, converged = [], [], [], []
+    B = None
+    Z = Xop
+    L = len(ranks) - 1
+    for l, k in enumerate(ranks):
+        if labels is not None and l == L:
+            Y, weights = labels
+            A, B, S, history, conv = fit_ssnmf(Z, k, Y=Y, weights=weights, lam=lam, init=init,
+                                               max_iter=max_iter, tol=tol, rng=rng,
+                                               n_threads=n_threads, verbose=verbose)
+        else:
+            A, S, history, conv = fit_nmf(Z, k, solver=solver, init=init, max_iter=max_iter,
+                                          tol=tol, rng=rng, n_threads=n_threads,
+                                          verbose=verbose)
+        As.append(np.asarray(A, dtype=np.float64))
+        Ss.append(np.asarray(S, dtype=np.float64))
+        histories.append(history)
+        converged.append(conv)
+        Z = as_operand(np.asfortranarray(Ss[-1]), "S")
+    return As, Ss, B, histories, converged
+
+
+def check_layer(layer, n_layers):
+    """``layer`` of transform: an int in [-L-1, L] or "all"."""
+    if layer == "all" or (isinstance(layer, numbers.Integral) and not isinstance(layer, bool)
+                          and -n_layers <= layer < n_layers):
+        return layer if layer == "all" else int(layer) % n_layers
+    raise ValueError(f"layer must be an int in [{-n_layers}, {n_layers - 1}] or 'all', got "
+                     f"{layer!r}")
+
+
+class MultilayerMixin:
+    """topic_matrices for estimators with a fitted list ``A_``."""
+
+    def topic_matrices(self):
+        """The word profiles of every layer's topics: [A_0, A_0 A_1, ..., A_0 ... A_L].
+
+        Returns
+        -------
+        list of ndarray
+            Entry l has shape (m, k_l); its columns are layer l's topics over the features.
+        """
+        check_is_fitted(self, "A_")
+        out, P = [], None
+        for A in self.A_:
+            P = A if P is None else P @ A
+            out.append(P)
+        return out
+
+
+def forward(As, Xop, n_threads):
+    """S_0 = q(X, A_0), S_l = q(S_{l-1}, A_l): the layer-wise coefficients of new data."""
+    Ss = []
+    Z = Xop
+    for A in As:
+        S = solve_layer(fortran(A, Z.dtype), Z, n_threads=n_threads)[0]
+        Ss.append(S)
+        Z = as_operand(S, "S")
+    return Ss
+
+
+class HierarchicalNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
+    """Hierarchical NMF: X ≈ A_0 S_0, S_0 ≈ A_1 S_1, ..., each layer an NMF of the previous
+    layer's coefficients, fitted once and frozen (the paper's "Hier. NMF").
+
+    With labels, the last layer is a semi-supervised NMF (:class:`SSNMF`) of S_{L-1} (of X
+    when there is one layer): it minimises
+
+        ½||S_{L-1} - A_L S_L||^2 / ||S_{L-1}||^2  +  lam · ½||(Y - B S_L) diag(l)||^2 / n_known
+
+    by multiplicative updates, with l the known-label indicator. The layers below it are
+    unsupervised; the label term acts on the last layer's S only, as in the Neural NMF
+    paper's comparison.
+
+    Parameters
+    ----------
+    ranks : sequence of int
+        (k_0, ..., k_L), the rank of every layer.
+    solver : {"anls", "mu"}, default="anls"
+        The NMF solver of the unsupervised layers (see :class:`NMF`). A supervised last
+        layer always uses SSNMF's multiplicative updates.
+    lam : float, default=1.0
+        Weight of the label term in the last layer (normalised as above, as in
+        :class:`NeuralNMF`). Ignored without labels.
+    init : {"nndsvd", "random"}, default="nndsvd"
+        Initialisation of every layer, as in :class:`NMF`.
+    max_iter : int, default=200
+        Iteration limit of every layer.
+    tol : float, default=1e-4
+        Tolerance of every layer (see :class:`NMF` and :class:`SSNMF`).
+    random_state : None, int or numpy.random.Generator, default=None
+        One generator seeded from it serves the layers in order, so a one-layer
+        HierarchicalNMF equals :class:`NMF` with the same parameters.
+    verbose : int, default=0
+    n_threads : int, default=None
+
+    Attributes
+    ----------
+    A_ : list of ndarray
+        A_[l] of shape (k_{l-1}, k_l), with k_{-1} = m.
+    S_ : list of ndarray
+        S_[l] of shape (k_l, n): the fitted coefficients of each layer.
+    B_ : ndarray of shape (n_classes, k_L) or None
+        The classifier on S_L (None after an unsupervised fit).
+    classes_ : ndarray of shape (n_classes,)
+        Only after a fit with labels.
+    transduction_ : ndarray of shape (n,)
+        ``classes_[argmax B_ S_L]`` for the training columns; only after a fit with labels.
+    history_ : list of ndarray
+        Per layer: the relative error after each iteration (unsupervised layers), or the
+        (data, label) terms after each iteration (a supervised last layer, as in
+        :class:`SSNMF`).
+    n_iter_ : list of int
+        Iterations run per layer.
+    layer_errors_ : list of float
+        ||S_{l-1} - A_l S_l||_F / ||S_{l-1}||_F per layer (S_{-1} = X).
+    reconstruction_err_ : float
+        ||X - A_0 ... A_L S_L||_F / ||X||_F.
+    n_features_in_ : int
+
+    References
+    ----------
+    A. Cichocki and R. Zdunek, "Multilayer nonnegative matrix factorisation", Electronics
+    Letters 42(16), 2006. https://doi.org/10.1049/el:20060983
+
+    T. Will, R. Zhang, E. Sadovnik, M. Gao, J. Vendrow, J. Haddock, D. Molitor and
+    D. Needell, "Neural nonnegative matrix factorization for hierarchical multilayer topic
+    modeling", arXiv:2303.00058, 2023.
+
+    Examples
+    --------
+    >>> import numpy as np, nnmf
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((40, 6)) @ rng.random((6, 3)) @ rng.random((3, 60))
+    >>> model = nnmf.HierarchicalNMF([6, 3], random_state=0).fit(X)
+    >>> [A.shape for A in model.A_], model.S_[-1].shape
+    ([(40, 6), (6, 3)], (3, 60))
+    """
+
+    def __init__(self, ranks, *, solver="anls", lam=1.0, init="nndsvd", max_iter=200,
+                 tol=1e-4, random_state=None, verbose=0, n_threads=None):
+        self.ranks = ranks
+        self.solver = solver
+        self.lam = lam
+        self.init = init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_threads = n_threads
+
+    def fit(self, X, y=None, *, label_mask=None):
+        """Fit every layer in turn.
+
+        Parameters
+        ----------
+        X : array-like or scipy sparse matrix of shape (m, n)
+            Nonnegative data, columns are samples. Sparse X is never densified.
+        y : array-like of shape (n,), default=None
+            Class labels (integers or strings) for the last layer's label term; -1 (or None)
+            marks an unknown label. None fits without labels.
+        label_mask : array-like of bool of shape (n,), default=None
+            True where a label is known (semi-supervised); None uses every label not -1.
+
+        Returns
+        -------
+        self
+        """
+        self.fit_transform(X, y, label_mask=label_mask)
+        return self
+
+    def fit_transform(self, X, y=None, *, label_mask=None):
+        """Fit (see :meth:`fit`) and return the last layer's ``S_[-1]``."""
+        Xop = check_data(X)
+        ranks = check_ranks(self.ranks, Xop.shape)
+        solver = check_choice(self.solver, "solver", SOLVERS)
+        init = check_choice(self.init, "init", INITS)
+        lam = check_nonneg_float(self.lam, "lam")
+        max_iter = check_int(self.max_iter, "max_iter")
+        tol = check_nonneg_float(self.tol, "tol")
+        n_threads = resolve_n_threads(self.n_threads)
+        labels = None
+        if y is not None:
+            classes, _, Y, weights = prepare_labels(y, Xop.shape[1], label_mask)
+            labels = (Y, weights)
+        elif label_mask is not None:
+            raise ValueError("label_mask was given without labels y")
+        rng = check_random_state(self.random_state)
+        As, Ss, B, histories, converged = fit_layerwise(
+            Xop, ranks, solver=solver, init=init, max_iter=max_iter, tol=tol, rng=rng,
+            n_threads=n_threads, labels=labels, lam=lam, verbose=self.verbose)
+        if tol > 0 and not all(converged):
+            bad = [l for l, c in enumerate(converged) if not c]
+            warn_not_converged(f"HierarchicalNMF layer(s) {bad}", max_iter, tol)
+        self.A_, self.S_, self.B_ = As, Ss, B
+        if labels is not None:
+            self.classes_ = classes
+            self._set_transduction(Ss[-1])
+        self.history_ = histories
+        self.n_iter_ = [len(h) for h in histories]
+        errors, Z = [], Xop
+        for A, S in zip(As, Ss):
+            errors.append(relative_error_chain(Z, [A], S, n_threads))
+            Z = as_operand(np.asfortranarray(S), "S")
+        self.layer_errors_ = errors
+        self.reconstruction_err_ = relative_error_chain(Xop, As, Ss[-1], n_threads)
+        self.n_features_in_ = Xop.shape[0]
+        return Ss[-1]
+
+    def transform(self, X, *, layer=-1):
+        """Coefficients of new data by the frozen layers: S_0 = nnls(A_0, X), then
+        S_l = nnls(A_l, S_{l-1}).
+
+        Parameters
+        ----------
+        X : array-like or scipy sparse matrix of shape (m, n_new)
+        layer : int or "all", default=-1
+            Which layer's S to return (negative counts from the top); "all" returns the list
+            S_0, ..., S_L.
+
+        Returns
+        -------
+        S : ndarray of shape (k_layer, n_new), or a list of them for ``layer="all"``
+        """
+        check_is_fitted(self, "A_")
+        layer = check_layer(layer, len(self.A_))
+        Xop = check_data(X)
+        check_rows(Xop, self.n_features_in_)
+        stop = len(self.A_) if layer == "all" else layer + 1
+        Ss = forward(self.A_[:stop], Xop, resolve_n_threads(self.n_threads))
+        return Ss if layer == "all" else Ss[-1]

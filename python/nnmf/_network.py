@@ -1,0 +1,169 @@
+"""The Neural NMF network: forward through the NNLS layers, the training objective, and its
+gradient by reverse mode through every layer's vector-Jacobian product.
+
+The objective that training minimises is normalised so that its weights mean the same on
+any data set:
+
+    loss = data / ||X||_F^2  +  lam * supervision / n_known
+
+where ``data`` is the energy or reconstruction term of :mod:`nnmf._losses` (so for the
+reconstruction loss, loss = 1/2 relative error^2) and ``supervision`` the L2 or
+cross-entropy term summed over the n_known labelled columns. A mini-batch of columns scales
+its sums by n / batch size: an unbiased estimate of the full-data objective.
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from . import _losses
+from ._nnls import _support_solve, solve_layer, vjp_layer
+from ._operand import Operand
+from ._validation import fortran
+
+__all__ = ["Batch", "Network"]
+
+
+def _dense_operand(S):
+    """A small dense S as an Operand without re-validating it (it comes from the core)."""
+    op = object.__new__(Operand)
+    op.dtype, op.shape, op.is_sparse, op._dense = S.dtype, S.shape, False, S
+    return op
+
+
+@dataclass
+class Batch:
+    """The columns ``idx`` (None = all) of the training data and their scale factors."""
+    Xop: Operand
+    idx: Optional[np.ndarray]
+    Xsq: float                       # ||X_b||^2 (unmasked), for the relative error
+    data_scale: float                # multiplies the raw data term
+    sup_scale: float                 # multiplies the raw supervision term
+    X: Optional[np.ndarray] = None   # dense X_b (only with a mask)
+    mask: Optional[np.ndarray] = None
+    Y: Optional[np.ndarray] = None   # one-hot labels, c x n_b
+    weights: Optional[np.ndarray] = None  # 0/1 known-label weights, n_b
+
+
+@dataclass
+class Context:
+    """One evaluated point: the forward pass and the loss terms, kept for the gradient."""
+    As: list
+    B: Optional[np.ndarray]
+    Ss: list
+    C0: np.ndarray
+    batch: Batch
+    value: float
+    data: float
+    supervision: float
+    rel_err: float
+    term: _losses.DataTerm
+    sup_grads: Optional[tuple]
+
+
+class Network:
+    """Forward pass, objective and gradient for fixed training options."""
+
+    def __init__(self, n_layers, *, loss, classification_loss, n_threads, dtype):
+        self.n_layers = n_layers
+        self.loss = loss
+        self.classification_loss = classification_loss
+        self.n_threads = n_threads
+        self.dtype = np.dtype(dtype)
+
+    # -- forward -------------------------------------------------------------------------
+    def forward(self, As, Xop, S_init=None):
+        """S_l = q(S_{l-1}, A_l) for every layer, warm-started from S_init (a list or
+        None). Returns (Ss, C0) with C0 = A_0^T X."""
+        Ss, C0 = [], None
+        Z = Xop
+        for l, A in enumerate(As):
+            init = None if S_init is None else fortran(S_init[l], self.dtype)
+            S, C, _, _ = solve_layer(fortran(A, self.dtype), Z, init, n_threads=self.n_threads)
+            if l == 0:
+                C0 = C
+            Ss.append(S)
+            Z = _dense_operand(S)
+        return Ss, C0
+
+    # -- objective -----------------------------------------------------------------------
+    def split(self, params):
+        """params = [A_0, ..., A_L] or [A_0, ..., A_L, B]."""
+        As = params[:self.n_layers]
+        B = params[self.n_layers] if len(params) > self.n_layers else None
+        return As, B
+
+    def evaluate(self, params, batch, S_init=None):
+        """The objective at params on a batch. Returns (value, Context)."""
+        As, B = self.split(params)
+        Ss, C0 = self.forward(As, batch.Xop, S_init)
+        return self.evaluate_at(As, B, Ss, C0, batch)
+
+    def evaluate_at(self, As, B, Ss, C0, batch):
+        As64 = [A.astype(np.float64, copy=False) for A in As]
+        Ss64 = [S.astype(np.float64, copy=False) for S in Ss]
+        C064 = C0.astype(np.float64, copy=False)
+        term = _losses.data_term(self.loss, batch.Xsq, As64, Ss64, C064, X=batch.X,
+                                 mask=batch.mask)
+        data = batch.data_scale * term.value
+        sup, sup_grads = 0.0, None
+        if B is not None:
+            fn = (_losses.supervision_l2 if self.classification_loss == "l2"
+                  else _losses.supervision_cross_entropy)
+            raw, gS, gB = fn(B, Ss64[-1], batch.Y, batch.weights)
+            sup, sup_grads = batch.sup_scale * raw, (gS, gB)
+        rel_err = reconstruction_error(batch.Xsq, As64, Ss64[-1], C064)
+        return data + sup, Context(As, B, Ss, C0, batch, data + sup, data, sup, rel_err,
+                                   term, sup_grads)
+
+    # -- gradient ------------------------------------------------------------------------
+    def gradient(self, ctx):
+        """d(objective)/d(params) at an evaluated point, by reverse mode through the
+        layers: direct loss gradients, then each layer's VJP from the top down."""
+        As, Ss, batch, term = ctx.As, ctx.Ss, ctx.batch, ctx.term
+        a = batch.data_scale
+        L = self.n_layers - 1
+        dt = self.dtype
+        gS = [None if g is None else a * g for g in term.gS]
+        grads = [None] * (L + 1)
+        gB = None
+        if ctx.sup_grads is not None:
+            gSL, gB = ctx.sup_grads
+            gSL = batch.sup_scale * gSL
+            gS[L] = gSL if gS[L] is None else gS[L] + gSL
+            gB = batch.sup_scale * gB
+        G = gS[L]
+        for l in range(L, 0, -1):
+            A = fortran(As[l], dt)
+            if G is None:
+                G = np.zeros_like(Ss[l])
+            dA, dZ = vjp_layer(A, _dense_operand(Ss[l - 1]), Ss[l], fortran(G, dt),
+                               n_threads=self.n_threads, need_dX=True)
+            grads[l] = dA if term.gA[l] is None else dA + a * term.gA[l]
+            G = dZ if gS[l - 1] is None else dZ + gS[l - 1]
+        # Layer 0: its VJP's X W_0^T and the loss's X U^T share one pass over X.
+        A0, S0 = fortran(As[0], dt), Ss[0]
+        W0 = (np.zeros_like(S0) if G is None
+              else _support_solve(A0, S0, G, self.n_threads, dt))
+        coef = W0 if term.U is None else W0 + a * term.U
+        SW = S0.astype(np.float64, copy=False) @ W0.T
+        g0 = batch.Xop.dot_t(fortran(coef, dt), self.n_threads) - A0 @ (SW + SW.T)
+        if term.gA[0] is not None:
+            g0 = g0 + a * term.gA[0]
+        grads[0] = g0
+        if gB is not None:
+            grads.append(gB)
+        return grads
+
+
+def reconstruction_error(Xsq, As, SL, C0):
+    """||X - A_0 ... A_L S_L||_F / ||X||_F from the Gram algebra (no m x n matrix)."""
+    if Xsq <= 0:
+        return 0.0
+    A0 = As[0]
+    T = SL
+    for A in reversed(As[1:]):
+        T = A @ T
+    sq = Xsq - 2.0 * np.vdot(C0, T) + np.vdot((A0.T @ A0) @ T, T)
+    return float(np.sqrt(max(sq, 0.0) / Xsq))

@@ -1,0 +1,282 @@
+"""Flat (one-layer) NMF: X ≈ A S with A, S >= 0, by ANLS on the compiled core or by Lee–Seung
+multiplicative updates."""
+
+import numbers
+import warnings
+
+import numpy as np
+
+from ._anls import _nndsvd, _random_factor, nmf_anls, relative_error
+from ._base import BaseEstimator, check_is_fitted, check_random_state
+from ._mu import nmf_mu
+from ._nnls import solve_layer
+from ._operand import as_operand
+from ._validation import check_matrix, fortran, resolve_n_threads
+from .exceptions import ConvergenceWarning
+
+__all__ = ["NMF"]
+
+SOLVERS = ("anls", "mu")
+INITS = ("nndsvd", "random")
+
+
+# -- parameter checks shared by the baseline estimators --------------------------------------
+
+def check_int(value, name, low=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+def check_nonneg_float(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a nonnegative finite number, got {value!r}")
+    return float(value)
+
+
+def check_choice(value, name, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def check_data(X):
+    """X as a nonnegative Operand (dense or sparse, never densified)."""
+    return as_operand(X, "X", nonnegative=True)
+
+
+def check_rank(k, shape, name="n_components"):
+    k = check_int(k, name)
+    if k > min(shape):
+        raise ValueError(
+            f"{name}={k} exceeds min(m, n) = {min(shape)} for X of shape {tuple(shape)}")
+    return k
+
+
+def check_rows(Xop, m, what="the training data"):
+    if Xop.shape[0] != m:
+        raise ValueError(
+            f"X has {Xop.shape[0]} rows (features) but the model was fitted on {what} with {m}")
+
+
+def positive_fill(M, scale):
+    """M with its zero entries raised to ``1e-2 * scale`` (multiplicative updates can never
+    move an exact zero)."""
+    M = np.array(M, dtype=np.float64)
+    M[M <= 0] = 1e-2 * scale
+    return M
+
+
+def mu_init(Xop, k, init, rng, n_threads):
+    """Strictly positive (A, S) to start multiplicative updates from.
+
+    "nndsvd": A from NNDSVD, S = q(X, A) (the exact NNLS solution); "random": both uniform
+    with the scale of X. Zeros are then raised to 1% of the mean entry of each factor so that
+    no entry is locked at zero."""
+    if init == "nndsvd":
+        A = _nndsvd(Xop, k, rng)
+        if not (A > 0).any():
+            A = _random_factor(Xop, k, rng)
+        S = solve_layer(fortran(A, Xop.dtype), Xop, n_threads=n_threads)[0]
+    else:
+        A = _random_factor(Xop, k, rng)
+        S = _random_factor(Xop.transpose(), k, rng).T
+    tiny = np.finfo(float).tiny
+    return (positive_fill(A, max(float(np.mean(A)), tiny)),
+            positive_fill(S, max(float(np.mean(S)), tiny)))
+
+
+def _anls_converged(history, max_iter, tol):
+    if len(history) < max_iter:
+        return True
+    return len(history) >= 2 and abs(history[-2] - history[-1]) <= tol * history[-2]
+
+
+def fit_nmf(Xop, k, *, solver, init, max_iter, tol, rng, n_threads, verbose=0):
+    """One NMF, as the estimators run it. Returns (A, S, history, converged) with history the
+    relative error after every iteration."""
+    callback = None
+    if solver == "anls":
+        if verbose:
+            def callback(it, state):
+                print(f"NMF(anls) iteration {it}: relative error {state['error']:.6g}")
+        A, S, history = nmf_anls(Xop, k, init=init, max_iter=max_iter, tol=tol,
+                                 random_state=rng, n_threads=n_threads, callback=callback,
+                                 warn=False)
+        return A, S, np.asarray(history), _anls_converged(history, max_iter, tol)
+    A0, S0 = mu_init(Xop, k, init, rng, n_threads)
+    xsq = Xop.sqnorm()
+    scale = 2.0 / xsq if xsq > 0 else 0.0
+    if verbose:
+        def callback(it, A, S, obj):
+            print(f"NMF(mu) iteration {it}: relative error {np.sqrt(obj * scale):.6g}")
+    A, S, history, converged = nmf_mu(Xop, k, A_init=A0, S_init=S0, max_iter=max_iter,
+                                      tol=tol, n_threads=n_threads, callback=callback)
+    return A, S, np.sqrt(np.asarray(history[1:]) * scale), converged
+
+
+def warn_not_converged(what, max_iter, tol):
+    warnings.warn(f"{what} reached max_iter={max_iter} before meeting tol={tol}; increase "
+                  "max_iter", ConvergenceWarning, stacklevel=3)
+
+
+class NMF(BaseEstimator):
+    """Nonnegative matrix factorisation X ≈ A S (one layer), columns of X as samples.
+
+    Minimises ½||X - A S||_F^2 over A >= 0 (m x k) and S >= 0 (k x n).
+
+    Parameters
+    ----------
+    n_components : int
+        The rank k.
+    solver : {"anls", "mu"}, default="anls"
+        "anls": alternating nonnegative least squares, each factor solved exactly by the
+        compiled active-set NNLS (:func:`nnmf.nnls`); few, exact iterations. "mu": Lee &
+        Seung's multiplicative updates, whose objective never increases; many cheap
+        iterations.
+    init : {"nndsvd", "random"}, default="nndsvd"
+        "nndsvd": A from the nonnegative double SVD of Boutsidis & Gallopoulos (with "mu",
+        S = nnls(A, X) and zero entries of both raised to 1% of the factor's mean, since a
+        multiplicative update never moves a zero); "random": uniform entries scaled to the
+        mean of X, from ``random_state``.
+    max_iter : int, default=200
+        Maximum number of iterations.
+    tol : float, default=1e-4
+        Stop when the relative error ||X - A S||_F / ||X||_F changes by at most ``tol`` times
+        its value in one iteration. 0 runs all ``max_iter`` iterations.
+    random_state : None, int or numpy.random.Generator, default=None
+        Seeds "random" init and the sparse SVD of "nndsvd".
+    verbose : int, default=0
+        Print the relative error after every iteration when positive.
+    n_threads : int, default=None
+        Threads of the compiled core; None = OpenMP's maximum, negative counts down from it.
+
+    Attributes
+    ----------
+    A_ : ndarray of shape (m, k)
+        The basis (topics): column i is topic i over the m features.
+    S_ : ndarray of shape (k, n)
+        The coefficients of the training columns.
+    components_ : ndarray of shape (k, m)
+        ``A_.T``, scikit-learn's name and orientation (rows are components over features).
+    history_ : ndarray of shape (n_iter_,)
+        The relative error after every iteration (non-increasing for "mu").
+    reconstruction_err_ : float
+        The final relative error ||X - A_ S_||_F / ||X||_F.
+    n_iter_ : int
+        Iterations run.
+    n_features_in_ : int
+        m, the number of rows of the training X.
+
+    See Also
+    --------
+    HierarchicalNMF : this NMF applied layer after layer.
+    SSNMF : NMF with a label term (semi-supervised).
+
+    References
+    ----------
+    D. D. Lee and H. S. Seung, "Algorithms for non-negative matrix factorization", Advances in
+    Neural Information Processing Systems 13, 2001.
+
+    H. Kim and H. Park, "Nonnegative matrix factorization based on alternating nonnegativity
+    constrained least squares and active set method", SIAM J. Matrix Anal. Appl. 30(2), 2008.
+    https://doi.org/10.1137/07069239X
+
+    C. Boutsidis and E. Gallopoulos, "SVD based initialization: A head start for nonnegative
+    matrix factorization", Pattern Recognition 41(4), 2008.
+    https://doi.org/10.1016/j.patcog.2007.09.010
+
+    Examples
+    --------
+    >>> import numpy as np, nnmf
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((30, 4)) @ rng.random((4, 50)) + 0.01 * rng.random((30, 50))
+    >>> model = nnmf.NMF(4, init="random", random_state=0).fit(X)
+    >>> model.A_.shape, model.S_.shape, bool(model.reconstruction_err_ < 0.01)
+    ((30, 4), (4, 50), True)
+    """
+
+    def __init__(self, n_components, *, solver="anls", init="nndsvd", max_iter=200, tol=1e-4,
+                 random_state=None, verbose=0, n_threads=None):
+        self.n_components = n_components
+        self.solver = solver
+        self.init = init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_threads = n_threads
+
+    def fit(self, X, y=None):
+        """Fit the factorisation to X.
+
+        Parameters
+        ----------
+        X : array-like or scipy sparse matrix of shape (m, n)
+            Nonnegative data, columns are samples. Sparse X is never densified.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit to X and return the coefficients ``S_`` (k x n)."""
+        Xop = check_data(X)
+        k = check_rank(self.n_components, Xop.shape)
+        solver = check_choice(self.solver, "solver", SOLVERS)
+        init = check_choice(self.init, "init", INITS)
+        max_iter = check_int(self.max_iter, "max_iter")
+        tol = check_nonneg_float(self.tol, "tol")
+        n_threads = resolve_n_threads(self.n_threads)
+        rng = check_random_state(self.random_state)
+        A, S, history, converged = fit_nmf(Xop, k, solver=solver, init=init,
+                                           max_iter=max_iter, tol=tol, rng=rng,
+                                           n_threads=n_threads, verbose=self.verbose)
+        if not converged and tol > 0:
+            warn_not_converged(f"NMF(solver={solver!r})", max_iter, tol)
+        self.A_ = np.asarray(A)
+        self.S_ = np.asarray(S)
+        self.history_ = history
+        self.n_iter_ = len(history)
+        self.reconstruction_err_ = relative_error(
+            Xop.sqnorm(), self.A_, self.S_, Xop.tdot(self.A_.astype(Xop.dtype), n_threads))
+        self.n_features_in_ = Xop.shape[0]
+        return self.S_
+
+    @property
+    def components_(self):
+        """``A_.T`` (k x m), scikit-learn's orientation."""
+        check_is_fitted(self, "A_")
+        return self.A_.T
+
+    def transform(self, X):
+        """Coefficients of new data with A fixed: S = argmin_{S >= 0} ||X - A_ S||_F^2.
+
+        Parameters
+        ----------
+        X : array-like or scipy sparse matrix of shape (m, n_new)
+
+        Returns
+        -------
+        S : ndarray of shape (k, n_new)
+        """
+        check_is_fitted(self, "A_")
+        Xop = check_data(X)
+        check_rows(Xop, self.n_features_in_)
+        return solve_layer(fortran(self.A_, Xop.dtype), Xop,
+                           n_threads=resolve_n_threads(self.n_threads))[0]
+
+    def inverse_transform(self, S):
+        """The reconstruction A_ S (m x n) of coefficients S (k x n)."""
+        check_is_fitted(self, "A_")
+        S = check_matrix(S, "S")
+        if S.shape[0] != self.A_.shape[1]:
+            raise ValueError(f"S has {S.shape[0]} rows, expected n_components="
+                             f"{self.A_.shape[1]}")
+        return self.A_ @ S

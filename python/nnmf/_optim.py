@@ -1,0 +1,175 @@
+"""Projected first-order optimisers for Neural NMF.
+
+Parameters are a list of arrays (A_0, ..., A_L and possibly the classifier B), updated
+together; blocks flagged ``nonneg`` are projected onto the nonnegative orthant after every
+step (the A's), the others (B) are unconstrained.
+
+Every optimiser has ``step(params, value, grads, evaluate)``: ``evaluate(params)`` returns
+``(value, context)`` of the objective at a point. ``step`` returns
+``(params, value, context, status)``; value and context are None when the optimiser did not
+evaluate the new point itself; status is "ok", or "stalled" when no step could decrease the
+objective (a stationary point to working precision).
+
+References
+----------
+D. P. Bertsekas, "On the Goldstein-Levitin-Polyak gradient projection method", IEEE Trans.
+Automatic Control 21(2), 1976. https://doi.org/10.1109/TAC.1976.1101194 (Armijo rule along
+the projection arc).
+
+D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
+https://arxiv.org/abs/1412.6980
+"""
+
+import numpy as np
+
+__all__ = ["ArmijoPG", "Adam", "FixedStepPG", "make_optimizer", "OPTIMIZERS"]
+
+OPTIMIZERS = ("armijo", "adam", "pgd")
+
+
+def _project(p, nonneg):
+    return np.maximum(p, 0.0) if nonneg else p
+
+
+def _norm(arrays):
+    return float(np.sqrt(sum(np.vdot(a, a) for a in arrays)))
+
+
+class ArmijoPG:
+    """Scaled projected gradient with Armijo backtracking along the projection arc.
+
+    Each block b moves along -D_b g_b: p(eta) = P(p - eta D g). The trial is accepted when
+    f(p(eta)) <= f(p) + sigma <g, p(eta) - p>, otherwise eta *= beta; since D is a positive
+    multiple of the identity on every block, the projected step is a descent direction and
+    the objective never increases.
+
+    The per-block scale D_b makes the method insensitive to the very different magnitudes of
+    A_0 (n_features x k_0), the small A_l and the classifier B:
+
+    - ``scaling="bb"`` (full batches): the Barzilai-Borwein step <s, s> / <s, y> of the block
+      (s, y the block's last change of parameters and of gradient), capped at
+      ||p_b|| / ||g_b|| (a step of at most the block's own size), which is also the fallback
+      where <s, y> <= 0 and the choice at the first iteration; trials start at eta = 1
+      (eta = ``learning_rate`` or 0.01 at the first iteration).
+    - ``scaling="norm"`` (mini-batches, where gradient differences mix batches):
+      D_b = ||p_b|| / ||g_b||, so eta is the relative change of every block; after an
+      accepted step the next trial starts at ``grow`` * eta. On mini-batches the search
+      runs on each batch's loss: the full loss is not monotone then.
+    """
+
+    def __init__(self, nonneg, *, learning_rate=None, scaling="bb", sigma=1e-4, beta=0.5,
+                 grow=2.0, max_backtracks=30):
+        self.nonneg = list(nonneg)
+        self.eta = 1e-2 if learning_rate is None else float(learning_rate)
+        self.scaling = scaling
+        self.sigma, self.beta, self.grow = sigma, beta, grow
+        self.max_backtracks = max_backtracks
+        self.last_eta = self.last_steps = None
+        self._prev = None
+
+    @staticmethod
+    def _norm_ratio(p, g):
+        gn, pn = float(np.linalg.norm(g)), float(np.linalg.norm(p))
+        if gn == 0:
+            return 0.0
+        return pn / gn if pn > 0 else 1.0 / gn
+
+    def _scales(self, params, grads):
+        caps = [self._norm_ratio(p, g) for p, g in zip(params, grads)]
+        if self.scaling != "bb" or self._prev is None:
+            return caps, self.eta
+        D = []
+        for p, g, (p0, g0), cap in zip(params, grads, zip(*self._prev), caps):
+            s, y = p - p0, g - g0
+            sy, ss = float(np.vdot(s, y)), float(np.vdot(s, s))
+            D.append(min(ss / sy, cap) if sy > 0 and ss > 0 else cap)
+        return D, 1.0
+
+    def step(self, params, value, grads, evaluate):
+        D, eta = self._scales(params, grads)
+        for _ in range(self.max_backtracks):
+            trial = [_project(p - (eta * d) * g, nn)
+                     for p, g, d, nn in zip(params, grads, D, self.nonneg)]
+            decrease = sum(float(np.vdot(g, t - p)) for g, t, p in zip(grads, trial, params))
+            if not decrease < 0:
+                break  # the projected gradient vanishes: stationary
+            new_value, ctx = evaluate(trial)
+            if np.isfinite(new_value) and new_value <= value + self.sigma * decrease:
+                self.last_eta = eta
+                self.last_steps = [eta * d for d in D]
+                self.eta = eta * self.grow
+                self._prev = (params, grads)
+                return trial, new_value, ctx, "ok"
+            eta *= self.beta
+        return params, value, None, "stalled"
+
+
+class FixedStepPG:
+    """Projected gradient with fixed steps: p_b <- P(p_b - eta_b g_b). With a
+    ``learning_rate`` every block uses it (an absolute step); with None each block keeps the
+    step eta * D_b that an Armijo search with ``scaling="norm"`` accepts at the first
+    iteration."""
+
+    def __init__(self, nonneg, *, learning_rate=None):
+        self.nonneg = list(nonneg)
+        self.steps = None if learning_rate is None else [float(learning_rate)] * len(nonneg)
+
+    def step(self, params, value, grads, evaluate):
+        if self.steps is None:
+            search = ArmijoPG(self.nonneg, scaling="norm")
+            params, value, ctx, status = search.step(params, value, grads, evaluate)
+            if status == "ok":
+                self.steps = search.last_steps
+            return params, value, ctx, status
+        new = [_project(p - eta * g, nn)
+               for p, g, eta, nn in zip(params, grads, self.steps, self.nonneg)]
+        return new, None, None, "ok"
+
+
+class Adam:
+    """Projected Adam: Adam's update of every block, then the projection.
+
+    The learning rate is relative: each block's step is ``learning_rate`` times the root mean
+    square of that block's entries at the first step, so one value suits data of any scale.
+    """
+
+    def __init__(self, nonneg, *, learning_rate=None, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.nonneg = list(nonneg)
+        self.lr = 1e-2 if learning_rate is None else learning_rate
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.t = 0
+        self.m = self.v = self.scale = None
+
+    def step(self, params, value, grads, evaluate):
+        if self.m is None:
+            self.m = [np.zeros_like(g, dtype=np.float64) for g in grads]
+            self.v = [np.zeros_like(g, dtype=np.float64) for g in grads]
+            self.scale = []
+            for p in params:
+                rms = float(np.sqrt(np.mean(np.square(p)))) if p.size else 0.0
+                self.scale.append(rms if rms > 0 else 1.0)
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        new = []
+        for i, (p, g, nn) in enumerate(zip(params, grads, self.nonneg)):
+            self.m[i] = b1 * self.m[i] + (1 - b1) * g
+            self.v[i] = b2 * self.v[i] + (1 - b2) * np.square(g)
+            mhat = self.m[i] / (1 - b1 ** self.t)
+            vhat = self.v[i] / (1 - b2 ** self.t)
+            denom = np.sqrt(vhat) + self.eps * max(float(np.sqrt(vhat.max())), 1e-300)
+            new.append(_project(p - self.lr * self.scale[i] * mhat / denom, nn))
+        return new, None, None, "ok"
+
+
+def make_optimizer(name, nonneg, learning_rate, *, batch_fraction=1.0):
+    """The optimiser ``name`` for parameter blocks flagged ``nonneg``. ``batch_fraction``
+    < 1 (mini-batches) makes "armijo" a stochastic line search: norm scaling, and the trial
+    step grows by 2**batch_fraction per batch (at most doubling per epoch), as in Vaswani et
+    al., "Painless stochastic gradient", NeurIPS 2019, https://arxiv.org/abs/1905.09997."""
+    if name == "armijo":
+        if batch_fraction < 1.0:
+            return ArmijoPG(nonneg, learning_rate=learning_rate, scaling="norm",
+                            grow=2.0 ** batch_fraction)
+        return ArmijoPG(nonneg, learning_rate=learning_rate, scaling="bb")
+    cls = {"adam": Adam, "pgd": FixedStepPG}[name]
+    return cls(nonneg, learning_rate=learning_rate)

@@ -1,0 +1,725 @@
+"""The ``nnmf`` command: hierarchical topic modeling from the shell.
+
+    nnmf fit INPUT --ranks 20,6 [--labels ...] --out DIR   fit, print the tree, write files
+    nnmf topics MODEL                                      print a saved model's topics
+    nnmf transform MODEL INPUT --out FILE                  topic mixtures of new documents
+    nnmf plot MODEL                                        draw a saved model's figures
+    nnmf demo                                              a built-in synthetic example
+
+Exit codes: 0 success, 1 error, 2 usage error. Errors are printed as one line; ``--debug``
+shows the traceback.
+"""
+
+import argparse
+import csv
+import inspect
+import os
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ._version import __version__
+
+__all__ = ["main"]
+
+_LOSSES = ("reconstruction", "energy")
+_FIGURE_FORMATS = ("png", "svg")
+
+
+class UsageError(Exception):
+    """A bad combination of options (exit code 2)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument parsing
+
+
+def _ranks(text):
+    try:
+        ranks = tuple(int(t) for t in text.replace(" ", "").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers such as 20,6, got {text!r}") from None
+    if not ranks or any(k < 1 for k in ranks):
+        raise argparse.ArgumentTypeError(f"ranks must be positive integers, got {text!r}")
+    return ranks
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _threads(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be nonzero (-1 means all cores)")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
+def _nonnegative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0.0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a nonnegative number, got {text!r}")
+    return value
+
+
+def _df(text):
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a document count or a fraction, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a fraction must lie in [0, 1], got {text!r}")
+    return value
+
+
+def _ngrams(text):
+    parts = text.split(",")
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) == 1:
+        values = (1, values[0])
+    if len(values) != 2 or not 1 <= values[0] <= values[1]:
+        raise argparse.ArgumentTypeError(f"expected MIN,MAX such as 1,2, got {text!r}")
+    return values
+
+
+def _formats(text):
+    if text.lower() == "none":
+        return ()
+    formats = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    bad = [f for f in formats if f not in _FIGURE_FORMATS]
+    if bad or not formats:
+        raise argparse.ArgumentTypeError(
+            f"expected png, svg, png,svg or none, got {text!r}")
+    return formats
+
+
+def _common_options():
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("general")
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bars, status lines or warnings; results only")
+    g.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    g.add_argument("--threads", type=_threads, default=None, metavar="N",
+                   help="threads for the compiled core (default: all cores; -1 all, -2 all "
+                        "but one)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    return p
+
+
+def _input_options():
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("input")
+    g.add_argument("--format", choices=["text", "csv", "jsonl", "npz", "mtx", "mat", "npy"],
+                   help="input format (default: from the extension; a folder is text)")
+    g.add_argument("--text-column", default="text", metavar="NAME",
+                   help="CSV column / JSON key with the text (default: text)")
+    g.add_argument("--id-column", metavar="NAME", help="CSV column / JSON key naming each document")
+    g.add_argument("--variable", metavar="NAME",
+                   help="the data matrix's name in a .mat file or .npz archive")
+    g.add_argument("--transpose", action="store_true",
+                   help="the matrix on file is documents x words: transpose it")
+    return p
+
+
+def _vectorizer_options():
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("text vectorisation (scikit-learn)")
+    g.add_argument("--vectorizer", choices=["tfidf", "count"], default="tfidf",
+                   help="tf-idf (l2-normalised) or raw counts (default: tfidf)")
+    g.add_argument("--stop-words", choices=["english", "none"], default="english",
+                   help="remove English stop words (default) or keep every word")
+    g.add_argument("--min-df", type=_df, default=1, metavar="N|F",
+                   help="drop words in fewer documents (count, or fraction) (default: 1)")
+    g.add_argument("--max-df", type=_df, default=1.0, metavar="N|F",
+                   help="drop words in more documents (count, or fraction) (default: 1.0)")
+    g.add_argument("--max-features", type=_positive_int, metavar="N",
+                   help="keep only the N most frequent words")
+    g.add_argument("--ngrams", type=_ngrams, default=(1, 1), metavar="MIN,MAX",
+                   help="word n-grams to count, e.g. 1,2 (default: 1,1)")
+    return p
+
+
+def build_parser():
+    """The argparse parser of the ``nnmf`` command."""
+    common, inputs, vect = _common_options(), _input_options(), _vectorizer_options()
+    parser = argparse.ArgumentParser(
+        prog="nnmf",
+        description="Hierarchical topic modeling with Neural NMF: fit a multilayer topic "
+                    "model to a corpus, print its topic tree, draw it, save it.",
+        epilog="Run 'nnmf demo' for a self-contained example, 'nnmf COMMAND -h' for a "
+               "command's options.")
+    parser.add_argument("--version", action="version", version=f"nnmf {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    fit = sub.add_parser(
+        "fit", parents=[inputs, vect, common], help="fit a topic hierarchy to a corpus",
+        description="Fit a Neural NMF topic hierarchy to a corpus and print its topic tree. "
+                    "With --out, also write model.npz, topics.json, topics.md and figures/.")
+    fit.add_argument("input", metavar="INPUT",
+                     help="a folder of .txt files, a .csv/.tsv/.jsonl file, or a matrix "
+                          "(.npz, .mtx, .mat, .npy; words x documents)")
+    fit.add_argument("--ranks", type=_ranks, required=True, metavar="K0,K1,...",
+                     help="topics per layer, finest first, e.g. 20,6")
+    fit.add_argument("--labels", metavar="SPEC",
+                     help="document labels: 'folders' (the subfolder of each .txt file), a "
+                          "CSV column / JSON key, a .mat variable, or a file with one label "
+                          "per line")
+    fit.add_argument("--known-fraction", type=_fraction, metavar="F",
+                     help="with --labels: the fraction of documents whose label the model sees "
+                          "(chosen at random with --seed; default 1 = supervised; 0 = "
+                          "unsupervised, labels only group the figures)")
+    fit.add_argument("--vocab", metavar="FILE|NAME",
+                     help="the words of a matrix's rows: a file with one word per line, or a "
+                          ".mat/.npz variable")
+    fit.add_argument("--loss", choices=_LOSSES, default=None,
+                     help="training loss: reconstruction (of X through the top layer) or "
+                          "energy (every layer's own fit) (default: the estimator's, "
+                          "reconstruction)")
+    fit.add_argument("--lam", type=_nonnegative_float, default=None, metavar="L",
+                     help="weight of the label term (default: the estimator's)")
+    fit.add_argument("--max-iter", type=_positive_int, default=None, metavar="N",
+                     help="training iterations (default: the estimator's)")
+    fit.add_argument("--out", metavar="DIR", help="write the model, topics and figures here")
+    fit.add_argument("--top-words", type=_positive_int, default=10, metavar="N",
+                     help="words per topic in the tree and topic files (default: 10)")
+    fit.add_argument("--figures", type=_formats, default=("png", "svg"), metavar="FORMATS",
+                     help="figure formats with --out: png, svg, png,svg (default) or none")
+    fit.set_defaults(func=_cmd_fit)
+
+    topics = sub.add_parser("topics", parents=[common], help="print a saved model's topics",
+                            description="Print the topic tree of a saved model, or export it.")
+    topics.add_argument("model", metavar="MODEL", help="a model file, or a folder with model.npz")
+    topics.add_argument("--top-words", type=_positive_int, default=10, metavar="N",
+                        help="words per topic (default: 10)")
+    topics.add_argument("--as", dest="output_format", choices=["tree", "json", "markdown"],
+                        default="tree", help="output format (default: tree)")
+    topics.add_argument("--weights", action="store_true", help="show each word's weight")
+    topics.add_argument("--out", metavar="FILE", help="write to FILE instead of printing")
+    topics.set_defaults(func=_cmd_topics)
+
+    transform = sub.add_parser(
+        "transform", parents=[inputs, common], help="topic mixtures of new documents",
+        description="Compute the topic mixtures of new documents with a saved model. Text is "
+                    "vectorised like the model's training corpus. The output format follows "
+                    "FILE's extension: .csv (one row per document: id, dominant topic, "
+                    "mixture of --layer), .json (mixtures at every layer), .npz (the raw "
+                    "coefficients S_0, S_1, ... and the document ids) or .npy (raw S of "
+                    "--layer).")
+    transform.add_argument("model", metavar="MODEL",
+                           help="a model file, or a folder with model.npz")
+    transform.add_argument("input", metavar="INPUT", help="documents, in any format fit reads")
+    transform.add_argument("--out", required=True, metavar="FILE",
+                           help="output file: .csv, .json, .npz or .npy")
+    transform.add_argument("--layer", type=int, default=-1, metavar="L",
+                           help="layer for .csv/.npy output (default: -1, the top layer)")
+    transform.add_argument("--vocab", metavar="FILE|NAME",
+                           help="the words of a matrix's rows, to align them with the model's")
+    transform.set_defaults(func=_cmd_transform)
+
+    plot = sub.add_parser("plot", parents=[common], help="draw a saved model's figures",
+                          description="Draw the factor heatmaps (A_l), the document-mixture "
+                                      "heatmaps (S_l, grouped by label when known) and the "
+                                      "topic tree of a saved model.")
+    plot.add_argument("model", metavar="MODEL", help="a model file, or a folder with model.npz")
+    plot.add_argument("--out", metavar="DIR",
+                      help="where to write (default: a figures/ folder beside the model)")
+    plot.add_argument("--formats", type=_formats, default=("png", "svg"), metavar="FORMATS",
+                      help="png, svg or png,svg (default)")
+    plot.add_argument("--top-words", type=_positive_int, default=4, metavar="N",
+                      help="words on each tree node and per topic in the heatmap (default: 4)")
+    plot.set_defaults(func=_cmd_plot)
+
+    demo = sub.add_parser(
+        "demo", parents=[common], help="fit a built-in synthetic corpus (nothing to download)",
+        description="Generate a synthetic corpus with a planted two-level topic hierarchy (3 "
+                    "themes x 3 subtopics, deterministic for --seed), fit Neural NMF with "
+                    "ranks 9,3, and print the recovered tree beside the planted one with a "
+                    "match score.")
+    demo.add_argument("--documents", type=_positive_int, default=450, metavar="N",
+                      help="documents to generate (default: 450)")
+    demo.add_argument("--out", metavar="DIR", help="also write the model, topics and figures here")
+    demo.add_argument("--save-corpus", metavar="DIR",
+                      help="also write the corpus as .txt files in one subfolder per subtopic, "
+                           "ready for 'nnmf fit DIR --labels folders'")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+# Output helpers
+
+
+class _Console:
+    def __init__(self, quiet):
+        self.quiet = quiet
+
+    def info(self, *parts):
+        if not self.quiet:
+            print(*parts, file=sys.stderr)
+
+    def result(self, text=""):
+        print(text)
+
+    def progress(self, total, desc):
+        """A tqdm bar on stderr (None when quiet or tqdm is missing)."""
+        if self.quiet:
+            return None
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return None
+        # disable=None: no bar when stderr is not a terminal (logs, pipes, CI)
+        bar = tqdm(total=total, desc=desc, unit="it", leave=False, file=sys.stderr,
+                   dynamic_ncols=True, disable=None)
+        return None if bar.disable else bar
+
+
+def _seconds(t0):
+    return f"{time.perf_counter() - t0:.1f} s"
+
+
+def _read_corpus(args, console, *, labels=None, reference=None):
+    from ._corpus import load_corpus
+
+    t0 = time.perf_counter()
+    kwargs = dict(format=args.format, text_column=args.text_column, id_column=args.id_column,
+                  variable=args.variable, transpose=args.transpose,
+                  progress=not console.quiet, labels=labels)
+    if reference is None:
+        kwargs.update(vocabulary=args.vocab, vectorizer=args.vectorizer,
+                      stop_words=None if args.stop_words == "none" else args.stop_words,
+                      min_df=args.min_df, max_df=args.max_df, max_features=args.max_features,
+                      ngram_range=args.ngrams)
+    corpus = load_corpus(args.input, **kwargs, **(reference or {}))
+    kind = (corpus.vectorizer or {}).get("kind", "matrix")
+    console.info(f"Read {corpus.n_documents} documents x {corpus.X.shape[0]} words ({kind}) "
+                 f"from {args.input} in {_seconds(t0)}")
+    return corpus
+
+
+def _estimator(args, ranks, max_iter=None):
+    from . import NeuralNMF
+
+    params = dict(ranks=ranks, random_state=args.seed, n_threads=args.threads)
+    names = NeuralNMF._param_names()
+    for name, value in (("loss", getattr(args, "loss", None)), ("lam", getattr(args, "lam", None)),
+                        ("max_iter", max_iter)):
+        if value is not None and name in names:
+            params[name] = value
+    if "verbose" in names:
+        params["verbose"] = 0
+    return NeuralNMF(**params)
+
+
+def _fit(model, X, console, y=None, label_mask=None):
+    """model.fit with a progress bar driven by the estimator's callback."""
+    total = getattr(model, "max_iter", None)
+    bar = console.progress(total if isinstance(total, int) else None, "training")
+    if bar is not None and "callback" in model._param_names() and model.callback is None:
+        def callback(iteration, *rest):
+            bar.update(1)
+            return True
+        model.set_params(callback=callback)
+    t0 = time.perf_counter()
+    try:
+        if y is None:
+            model.fit(X)
+        else:
+            model.fit(X, y, label_mask=label_mask)
+    finally:
+        if bar is not None:
+            bar.close()
+            if "callback" in model._param_names():
+                model.set_params(callback=None)
+    return time.perf_counter() - t0
+
+
+def _describe_fit(model, seconds):
+    parts = [f"{seconds:.1f} s"]
+    n_iter = getattr(model, "n_iter_", None)
+    if isinstance(n_iter, (int, np.integer)):
+        parts.append(f"{int(n_iter)} iterations")
+    err = getattr(model, "reconstruction_err_", None)
+    if err is not None:
+        parts.append(f"relative reconstruction error {float(err):.3f}")
+    return ", ".join(parts)
+
+
+def _write_outputs(model, corpus, out, console, *, n_words, figures):
+    from ._persist import save_model
+    from ._topics import topic_hierarchy
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [save_model(model, out / "model.npz", corpus=corpus)]
+    h = topic_hierarchy(model, corpus.vocabulary, doc_ids=corpus.doc_ids, n_words=n_words)
+    h.to_json(out / "topics.json")
+    h.to_markdown(out / "topics.md")
+    written += [out / "topics.json", out / "topics.md"]
+    if figures:
+        from ._plots import save_figures
+
+        written += save_figures(model, out / "figures", vocabulary=corpus.vocabulary,
+                                labels=corpus.labels, label_names=corpus.label_names,
+                                formats=figures)
+    console.info("Wrote " + ", ".join(str(p) for p in written))
+    return h
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def _cmd_fit(args, console):
+    if args.known_fraction is not None and args.labels is None:
+        raise UsageError("--known-fraction needs --labels")
+    corpus = _read_corpus(args, console, labels=args.labels)
+    y = mask = None
+    if corpus.labels is not None:
+        known = corpus.labels >= 0
+        if not known.any():
+            raise ValueError("--labels: no document has a known label")
+        fraction = 1.0 if args.known_fraction is None else args.known_fraction
+        if fraction > 0:
+            rng = np.random.default_rng(args.seed)
+            mask = known.copy()
+            if fraction < 1:
+                idx = np.flatnonzero(known)
+                n_keep = max(1, int(round(fraction * idx.size)))
+                mask[:] = False
+                mask[rng.choice(idx, size=n_keep, replace=False)] = True
+            y = corpus.labels
+            if len(corpus.label_names) > args.ranks[-1]:
+                warnings.warn(
+                    f"{len(corpus.label_names)} classes but the top layer has {args.ranks[-1]} "
+                    "topics: the classifier acts on the top layer's topics and cannot tell "
+                    "more classes apart than it has topics", UserWarning, stacklevel=2)
+            console.info(f"Labels: {len(corpus.label_names)} classes, {int(mask.sum())} of "
+                         f"{corpus.n_documents} documents known to the model")
+    model = _estimator(args, args.ranks, args.max_iter)
+    console.info(f"Fitting {model!r} ...")
+    seconds = _fit(model, corpus.X, console, y, mask)
+    console.info(f"Fitted in {_describe_fit(model, seconds)}")
+    if y is not None and mask is not None and not mask[corpus.labels >= 0].all():
+        hidden = (corpus.labels >= 0) & ~mask
+        predicted = getattr(model, "transduction_", None)  # label codes, as y was given
+        if predicted is not None:
+            accuracy = np.mean(np.asarray(predicted)[hidden] == corpus.labels[hidden])
+            console.info(f"Accuracy on the {int(hidden.sum())} documents whose labels were "
+                         f"hidden: {accuracy:.3f}")
+    if args.out:
+        h = _write_outputs(model, corpus, args.out, console, n_words=args.top_words,
+                           figures=args.figures)
+    else:
+        from ._topics import topic_hierarchy
+
+        h = topic_hierarchy(model, corpus.vocabulary, doc_ids=corpus.doc_ids,
+                            n_words=args.top_words)
+        console.info("(use --out DIR to save the model, topics and figures)")
+    console.result(h.format_tree())
+
+
+def _load(path):
+    from ._persist import load_model
+
+    return load_model(path, return_corpus=True)
+
+
+def _cmd_topics(args, console):
+    from ._topics import topic_hierarchy
+
+    model, info = _load(args.model)
+    h = topic_hierarchy(model, info.vocabulary, doc_ids=info.doc_ids or None,
+                        n_words=args.top_words)
+    if args.output_format == "json":
+        text = h.to_json()
+    elif args.output_format == "markdown":
+        text = h.to_markdown()
+    else:
+        text = h.format_tree(weights=args.weights)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        console.info(f"Wrote {args.out}")
+    else:
+        console.result(text)
+
+
+def _transform_all(model, X):
+    """The coefficients of X at every layer, as a list."""
+    try:
+        accepted = inspect.signature(model.transform).parameters
+    except (TypeError, ValueError):
+        accepted = {}
+    if "layer" in accepted:
+        S = model.transform(X, layer="all")
+    elif "all_layers" in accepted:
+        S = model.transform(X, all_layers=True)
+    else:
+        S = model.transform(X)
+    return list(S) if isinstance(S, (list, tuple)) else [S]
+
+
+def _align_rows(X, words, vocabulary):
+    """Rows of X (words) reordered to the model's vocabulary; unknown words dropped, missing
+    ones zero."""
+    import scipy.sparse as sp
+
+    index = {w: i for i, w in enumerate(words)}
+    rows = np.array([index.get(w, -1) for w in vocabulary])
+    if (rows < 0).all():
+        raise ValueError("none of the input's words is in the model's vocabulary")
+    X = sp.csr_matrix(X)
+    picked = X[np.maximum(rows, 0)]
+    picked = sp.diags((rows >= 0).astype(float)) @ picked
+    return sp.csc_matrix(picked)
+
+
+def _cmd_transform(args, console):
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".json", ".npz", ".npy"):
+        raise UsageError(f"--out must end in .csv, .json, .npz or .npy, got {args.out!r}")
+    model, info = _load(args.model)
+    reference = {}
+    if info.vectorizer is not None:
+        v = info.vectorizer
+        reference = dict(vocabulary=info.vocabulary, idf=info.idf, vectorizer=v.get("kind"),
+                         stop_words=v.get("stop_words"),
+                         ngram_range=tuple(v.get("ngram_range", (1, 1))))
+    from ._corpus import _detect_format
+
+    fmt = _detect_format(Path(args.input), args.format) if Path(args.input).exists() else None
+    if fmt in ("npz", "mtx", "mat", "npy"):
+        reference = {"vocabulary": args.vocab}
+    elif args.vocab is not None:
+        raise UsageError("--vocab goes with a matrix input; text is vectorised with the "
+                         "model's vocabulary")
+    elif fmt is not None and info.vectorizer is None:
+        raise ValueError("this model was not fitted on text, so it cannot vectorise text: "
+                         "give a words x documents matrix")
+    corpus = _read_corpus(args, console, reference=reference)
+    X = corpus.X
+    if fmt in ("npz", "mtx", "mat", "npy") and corpus.vocabulary is not None:
+        if info.vocabulary is None:
+            raise ValueError("the model has no vocabulary to align the input's words with")
+        X = _align_rows(X, corpus.vocabulary, info.vocabulary)
+    S = _transform_all(model, X)
+    layer = args.layer
+    if not -len(S) <= layer < len(S):
+        raise ValueError(f"--layer {layer} is out of range: the model has {len(S)} layers")
+    from ._topics import _model_factors, dump_json, word_profiles
+
+    A, _ = _model_factors(model)
+    scales = [W.sum(axis=0) for W in word_profiles(A)][-len(S):]
+    mixtures = []
+    for scale, S_l in zip(scales, S):
+        mass = scale[:, None] * np.asarray(S_l)
+        total = mass.sum(axis=0)
+        mixtures.append(mass / np.where(total > 0, total, 1.0))
+    if suffix == ".npz":
+        arrays = {f"S_{l}": np.asarray(S_l) for l, S_l in enumerate(S)}
+        np.savez(out, doc_ids=np.array(corpus.doc_ids, dtype=str), **arrays)
+    elif suffix == ".npy":
+        np.save(out, np.asarray(S[layer]))
+    elif suffix == ".json":
+        rows = [{"id": d, "topics": [[round(float(x), 6) for x in mix[:, j]] for mix in mixtures]}
+                for j, d in enumerate(corpus.doc_ids)]
+        out.write_text(dump_json({"ranks": [int(m.shape[0]) for m in mixtures],
+                                  "documents": rows}) + "\n", encoding="utf-8")
+    else:
+        mix = mixtures[layer]
+        lidx = layer % len(S)
+        with open(out, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["id", "topic"] + [f"{lidx}.{i}" for i in range(mix.shape[0])])
+            for j, d in enumerate(corpus.doc_ids):
+                top = f"{lidx}.{int(mix[:, j].argmax())}" if mix[:, j].sum() > 0 else ""
+                writer.writerow([d, top] + [f"{x:.6f}" for x in mix[:, j]])
+    console.info(f"Wrote {out}: {len(corpus.doc_ids)} documents")
+
+
+def _cmd_plot(args, console):
+    from ._plots import save_figures
+
+    model, info = _load(args.model)
+    model_path = Path(args.model)
+    out = Path(args.out) if args.out else (
+        model_path if model_path.is_dir() else model_path.parent) / "figures"
+    t0 = time.perf_counter()
+    written = save_figures(model, out, vocabulary=info.vocabulary, labels=info.labels,
+                           label_names=info.label_names, formats=args.formats,
+                           n_words=args.top_words)
+    console.info(f"Drew {len(written)} figures in {_seconds(t0)}")
+    for p in written:
+        console.result(str(p))
+
+
+def _planted_rows(h, corpus, match, n_words=6):
+    """Rows (planted text, recovered text) for the side-by-side demo table."""
+    sub_of = {v: k for k, v in match["sub_match"].items()}
+    theme_of = {v: k for k, v in match["theme_match"].items()}
+    rows = []
+
+    def recovered(layer, index, indent, mark=""):
+        if index is None:
+            return f"{indent}(no matching topic)"
+        t = h.topic(layer, index)
+        return f"{indent}[{t.name}] {100 * t.share:4.1f}%  {t.label(n_words)}{mark}"
+
+    for theme, subs in corpus.hierarchy.items():
+        ti = theme_of.get(theme)
+        rows.append((theme, recovered(1, ti, "")))
+        for sub in subs:
+            si = sub_of.get(sub)
+            mark = ""
+            if si is not None:
+                ok = h.topic(0, si).parent == ti and ti is not None
+                mark = "" if ok else "   <- parent differs"
+            rows.append((f"  {sub}", recovered(0, si, "  ", mark)))
+    return rows
+
+
+def _cmd_demo(args, console):
+    from ._synthetic import make_topic_corpus, match_hierarchy
+    from ._corpus import Corpus, encode_labels, vectorize
+    from ._topics import topic_hierarchy
+
+    t_start = time.perf_counter()
+    synth = make_topic_corpus(args.documents, random_state=args.seed)
+    options = dict(kind="tfidf", stop_words="english", min_df=1, max_df=1.0,
+                   max_features=None, ngram_range=[1, 1])
+    X, vocab, idf = vectorize(synth.documents, options)
+    labels, names = encode_labels(synth.subtopics)
+    doc_ids = [f"{sub}/doc{j:04d}.txt" for j, sub in enumerate(synth.subtopics)]
+    corpus = Corpus(X, vocab, doc_ids, labels, names, options, idf)
+    console.info(f"Synthetic corpus: {len(synth.documents)} documents, {len(vocab)} words, a "
+                 f"planted hierarchy of 3 themes x 3 subtopics (seed {args.seed})")
+    if args.save_corpus:
+        root = Path(args.save_corpus)
+        for doc_id, text in zip(doc_ids, synth.documents):
+            path = root / doc_id
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text + "\n", encoding="utf-8")
+        console.info(f"Wrote the corpus to {root}/ (try: nnmf fit {root} --ranks 9,3 "
+                     "--labels folders --known-fraction 0)")
+    model = _estimator(args, (9, 3))
+    console.info(f"Fitting {model!r} ...")
+    seconds = _fit(model, X, console)
+    console.info(f"Fitted in {_describe_fit(model, seconds)}")
+    if args.out:
+        h = _write_outputs(model, corpus, args.out, console, n_words=10,
+                           figures=("png", "svg"))
+    else:
+        h = topic_hierarchy(model, vocab, doc_ids=doc_ids, n_words=10)
+    match = match_hierarchy(h, synth)
+    rows = _planted_rows(h, synth, match)
+    width = max(len(a) for a, _ in rows) + 2
+    console.result(f"{'Planted':<{width}}| Recovered by Neural NMF (ranks 9,3)")
+    console.result(f"{'-' * width}+{'-' * 52}")
+    for planted, found in rows:
+        console.result(f"{planted:<{width}}| {found}")
+    console.result()
+    n_tree = round(match["tree"] * 9)
+    console.result(f"Match score: {match['score']:.3f}  (documents on the right subtopic "
+                   f"{100 * match['subtopics']:.1f}%, on the right theme "
+                   f"{100 * match['themes']:.1f}%, tree edges {n_tree}/9)")
+    console.info(f"Total time {_seconds(t_start)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+def _one_line(exc):
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}"
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, KeyError):
+        text = f"missing key {text}"
+    return " ".join(text.split())
+
+
+def main(argv=None):
+    """Run the ``nnmf`` command with the arguments ``argv`` (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: 0 success, 1 error, 2 usage error.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 0
+    console = _Console(args.quiet)
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            args.func(args, console)
+    except UsageError as exc:
+        print(f"nnmf {args.command}: usage error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nnmf: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `nnmf topics MODEL | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # noqa: BLE001 - every error becomes one readable line
+        if args.debug:
+            traceback.print_exc()
+        hint = "" if args.debug else " (--debug shows the traceback)"
+        print(f"nnmf {args.command}: error: {_one_line(exc)}{hint}", file=sys.stderr)
+        return 1
+    finally:
+        if not args.quiet:
+            seen = set()
+            for w in caught:
+                text = f"nnmf {args.command}: warning: {' '.join(str(w.message).split())}"
+                if text not in seen:
+                    seen.add(text)
+                    print(text, file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

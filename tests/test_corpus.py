@@ -1,0 +1,282 @@
+"""Reading corpora: text folders, CSV, JSON Lines and pre-vectorised matrices; the synthetic
+demo corpus."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.io
+import scipy.sparse as sp
+
+import nnmf
+from nnmf._corpus import encode_labels, vectorize
+
+from conftest import DATA_DIR
+
+DOCS = {
+    "sports/a.txt": "The striker scored a goal; the keeper missed the penalty.",
+    "sports/b.txt": "Goal after goal: the striker and the midfield dominated the match.",
+    "food/c.txt": "Knead the dough, let the yeast work, bake the bread in the oven.",
+    "food/d.txt": "Bread dough with butter and yeast, baked in a hot oven.",
+    "loose.txt": "A goal and some bread.",
+}
+
+
+@pytest.fixture
+def text_folder(tmp_path):
+    root = tmp_path / "corpus"
+    for name, text in DOCS.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def write_csv(path, rows, header=("id", "text", "label"), delimiter=","):
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, delimiter=delimiter)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+CSV_ROWS = [("d1", "striker goal penalty keeper", "sports"),
+            ("d2", "goal striker midfield match", "sports"),
+            ("d3", "dough yeast bread oven", "food"),
+            ("d4", "bread butter yeast oven", "")]
+
+
+# -- text ------------------------------------------------------------------------------------
+
+def test_text_folder_with_folder_labels(text_folder):
+    c = nnmf.load_corpus(text_folder, labels="folders")
+    assert c.doc_ids == sorted(DOCS)  # sorted, relative posix paths
+    assert sp.issparse(c.X) and c.X.format == "csc"
+    assert c.X.shape == (len(c.vocabulary), len(DOCS))  # words x documents
+    assert "the" not in c.vocabulary and "goal" in c.vocabulary  # English stop words dropped
+    norms = np.sqrt(np.asarray(c.X.multiply(c.X).sum(axis=0))).ravel()
+    np.testing.assert_allclose(norms, 1.0)  # tf-idf columns are l2-normalised
+    assert c.label_names == ["food", "sports"]
+    expected = {"food/c.txt": 0, "food/d.txt": 0, "loose.txt": -1, "sports/a.txt": 1,
+                "sports/b.txt": 1}
+    assert dict(zip(c.doc_ids, c.labels.tolist())) == expected
+    assert c.label_mask.tolist() == [True, True, False, True, True]
+    assert c.vectorizer["kind"] == "tfidf" and c.idf.shape == (len(c.vocabulary),)
+
+
+def test_text_matches_scikit_learn(text_folder):
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+    texts = [(text_folder / d).read_text() for d in sorted(DOCS)]
+    c = nnmf.load_corpus(text_folder)
+    ref = TfidfVectorizer(stop_words="english").fit(texts)
+    assert c.vocabulary == list(ref.get_feature_names_out())
+    np.testing.assert_allclose(c.X.toarray(), ref.transform(texts).toarray().T, atol=1e-12)
+    c = nnmf.load_corpus(text_folder, vectorizer="count", stop_words=None, ngram_range=(1, 2),
+                         min_df=2)
+    ref = CountVectorizer(ngram_range=(1, 2), min_df=2).fit(texts)
+    assert c.vocabulary == list(ref.get_feature_names_out()) and c.idf is None
+    np.testing.assert_array_equal(c.X.toarray(), ref.transform(texts).toarray().T)
+    assert len(nnmf.load_corpus(text_folder, max_features=3).vocabulary) == 3
+
+
+def test_fixed_vocabulary_reproduces_training_vectors(text_folder):
+    c = nnmf.load_corpus(text_folder)
+    again = nnmf.load_corpus(text_folder, vocabulary=c.vocabulary, idf=c.idf)
+    np.testing.assert_allclose(again.X.toarray(), c.X.toarray(), atol=1e-12)
+    X, vocab, _ = vectorize(["goal goal unknownword"], c.vectorizer, vocabulary=c.vocabulary,
+                            idf=c.idf)
+    assert X.shape == (len(c.vocabulary), 1) and X[vocab.index("goal"), 0] == pytest.approx(1.0)
+
+
+def test_text_folder_labels_from_file(text_folder, tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("x\ny\n\nx\ny\n")
+    c = nnmf.load_corpus(text_folder, labels=labels)
+    assert c.label_names == ["x", "y"] and c.labels.tolist() == [0, 1, -1, 0, 1]
+    with pytest.raises(FileNotFoundError, match="labels file not found"):
+        nnmf.load_corpus(text_folder, labels="nolabels.txt")
+
+
+def test_csv_tsv_and_jsonl(tmp_path):
+    c = nnmf.load_corpus(write_csv(tmp_path / "d.csv", CSV_ROWS), labels="label",
+                         id_column="id")
+    assert c.doc_ids == ["d1", "d2", "d3", "d4"] and c.X.shape[1] == 4
+    assert c.labels.tolist() == [1, 1, 0, -1]  # empty label = unknown
+    t = nnmf.load_corpus(write_csv(tmp_path / "d.tsv", CSV_ROWS, delimiter="\t"),
+                         labels="label")
+    np.testing.assert_allclose(t.X.toarray(), c.X.toarray())
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps({"body": text, "y": label or None, "n": i})
+                              for i, (_, text, label) in enumerate(CSV_ROWS)) + "\n\n")
+    j = nnmf.load_corpus(path, text_column="body", labels="y")
+    np.testing.assert_allclose(j.X.toarray(), c.X.toarray())
+    assert j.labels.tolist() == [1, 1, 0, -1] and j.doc_ids == ["0", "1", "2", "3"]
+
+
+def test_text_errors(tmp_path, text_folder):
+    path = write_csv(tmp_path / "d.csv", CSV_ROWS)
+    with pytest.raises(ValueError, match=r"text column 'body' not found in d.csv; it has: id, "
+                                         r"text, label"):
+        nnmf.load_corpus(path, text_column="body")
+    with pytest.raises(ValueError, match="label column 'stars' not found in d.csv"):
+        nnmf.load_corpus(path, labels="stars")
+    with pytest.raises(ValueError, match="id column 'key' not found"):
+        nnmf.load_corpus(path, id_column="key")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "goal"}\n{oops\n')
+    with pytest.raises(ValueError, match="bad.jsonl line 2 is not valid JSON"):
+        nnmf.load_corpus(bad)
+    with pytest.raises(ValueError, match="label key 'y' not found in bad2.jsonl"):
+        (tmp_path / "bad2.jsonl").write_text('{"text": "goal"}\n')
+        nnmf.load_corpus(tmp_path / "bad2.jsonl", labels="y")
+    with pytest.raises(ValueError, match="labels='folders' but every .txt file sits directly"):
+        flat = tmp_path / "flat"
+        flat.mkdir()
+        (flat / "a.txt").write_text("goal striker")
+        nnmf.load_corpus(flat, labels="folders")
+    with pytest.raises(ValueError, match="4 labels for 5 documents"):
+        nnmf.load_corpus(text_folder, labels=["a", "b", "c", "d"])
+
+
+def test_empty_corpora(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="empty corpus: no .txt files in"):
+        nnmf.load_corpus(tmp_path / "empty")
+    with pytest.raises(ValueError, match="empty corpus: no documents in"):
+        nnmf.load_corpus(write_csv(tmp_path / "h.csv", []))
+    (tmp_path / "blank.jsonl").write_text("\n\n")
+    with pytest.raises(ValueError, match="empty corpus: no records in"):
+        nnmf.load_corpus(tmp_path / "blank.jsonl")
+    (tmp_path / "none.csv").write_text("")
+    with pytest.raises(ValueError, match="empty corpus: none.csv has no header row"):
+        nnmf.load_corpus(tmp_path / "none.csv")
+    stop = write_csv(tmp_path / "stop.csv", [("1", "the and of", ""), ("2", "it is", "")])
+    with pytest.raises(ValueError, match=r"empty corpus: the documents contain no words "
+                                         r"\(after removing stop words\)"):
+        nnmf.load_corpus(stop)
+
+
+def test_missing_path_and_unknown_format(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file or folder: .*nothing.csv"):
+        nnmf.load_corpus(tmp_path / "nothing.csv")
+    (tmp_path / "data.xlsx").write_text("x")
+    with pytest.raises(ValueError, match="cannot tell the format of 'data.xlsx' from its "
+                                         "extension"):
+        nnmf.load_corpus(tmp_path / "data.xlsx")
+    with pytest.raises(ValueError, match="unknown format 'xls'; choose one of: text, csv"):
+        nnmf.load_corpus(tmp_path / "data.xlsx", format="xls")
+    with pytest.raises(ValueError, match="cannot read data.xlsx as a npz file"):
+        nnmf.load_corpus(tmp_path / "data.xlsx", format="npz")
+
+
+# -- matrices --------------------------------------------------------------------------------
+
+@pytest.fixture
+def matrix():
+    rng = np.random.default_rng(0)
+    X = sp.random(12, 7, density=0.4, random_state=1, format="csc") * 3
+    return X, [f"w{i}" for i in range(12)], rng
+
+
+def test_npz_mtx_npy_and_vocabulary_files(tmp_path, matrix):
+    X, words, _ = matrix
+    sp.save_npz(tmp_path / "x.npz", X)
+    scipy.io.mmwrite(str(tmp_path / "x.mtx"), X)
+    np.save(tmp_path / "x.npy", X.toarray())
+    (tmp_path / "vocab.txt").write_text("\n".join(words))
+    np.save(tmp_path / "vocab.npy", np.array(words))
+    (tmp_path / "vocab.json").write_text(json.dumps(words))
+    for name, vocab in (("x.npz", "vocab.txt"), ("x.mtx", "vocab.npy"), ("x.npy", "vocab.json")):
+        c = nnmf.load_corpus(tmp_path / name, vocabulary=tmp_path / vocab)
+        np.testing.assert_allclose(c.X.toarray() if sp.issparse(c.X) else c.X, X.toarray())
+        assert c.vocabulary == words and c.doc_ids == [str(j) for j in range(7)]
+    np.savez(tmp_path / "arch.npz", counts=X.toarray().T, words=np.array(words),
+             y=np.arange(7) % 2)
+    c = nnmf.load_corpus(tmp_path / "arch.npz", variable="counts", transpose=True,
+                         vocabulary="words", labels="y")
+    np.testing.assert_allclose(c.X, X.toarray())
+    assert c.label_names == ["0", "1"] and c.labels.tolist() == [0, 1, 0, 1, 0, 1, 0]
+
+
+def test_mat_files(tmp_path, matrix):
+    X, words, _ = matrix
+    scipy.io.savemat(tmp_path / "x.mat", {"docs": X, "vocab": np.array(words, dtype=object),
+                                          "cls": np.array([[1, 2, 1, 2, 1, 2, -1]]),
+                                          "other": np.ones((3, 3))})
+    c = nnmf.load_corpus(tmp_path / "x.mat", variable="docs", vocabulary="vocab", labels="cls")
+    np.testing.assert_allclose(c.X.toarray(), X.toarray())
+    assert c.vocabulary == words
+    assert c.label_names == ["1", "2"] and c.labels.tolist() == [0, 1, 0, 1, 0, 1, -1]
+    with pytest.raises(ValueError, match=r"which variable of x.mat holds the data\? name one "
+                                         r"of: docs, other"):
+        nnmf.load_corpus(tmp_path / "x.mat")
+    with pytest.raises(ValueError, match="no variable 'X' in x.mat; it has: cls, docs"):
+        nnmf.load_corpus(tmp_path / "x.mat", variable="X")
+    with pytest.raises(ValueError, match="no labels 'labels9' in x.mat"):
+        nnmf.load_corpus(tmp_path / "x.mat", variable="docs", labels="labels9")
+
+
+def test_paper_data_sets():
+    news = nnmf.load_corpus(DATA_DIR / "20News_subsampled.mat", variable="X_subsampled",
+                            vocabulary="vocab", labels="super_cats")
+    assert news.X.shape == (37693, 200) and sp.issparse(news.X)
+    assert news.vocabulary[:3] == ["0_0", "0a", "0f"] and len(news.label_names) == 6
+    noise = nnmf.load_corpus(DATA_DIR / "synthetic_noise.mat", variable="X", labels="Y4")
+    assert noise.X.shape == (87, 90) and noise.label_names == ["0", "1", "2", "3"]
+    assert (noise.labels >= 0).all()
+    bow = DATA_DIR / "synthetic_bag_of_words.mat"
+    with pytest.raises(ValueError, match=r"the vocabulary has 3762 words but the matrix has 98 "
+                                         r"rows .* looks like documents x words: transpose it"):
+        nnmf.load_corpus(bow, vocabulary="word_list")
+    assert nnmf.load_corpus(bow, vocabulary="word_list", transpose=True).X.shape == (3762, 98)
+
+
+def test_matrix_errors(tmp_path, matrix):
+    X, words, _ = matrix
+    np.save(tmp_path / "x.npy", X.toarray())
+    (tmp_path / "short.txt").write_text("\n".join(words[:5]))
+    with pytest.raises(ValueError, match=r"the vocabulary has 5 words but the matrix has 12 "
+                                         r"rows \(words\) and 7 columns"):
+        nnmf.load_corpus(tmp_path / "x.npy", vocabulary=tmp_path / "short.txt")
+    with pytest.raises(FileNotFoundError, match="vocabulary file not found: nope.txt"):
+        nnmf.load_corpus(tmp_path / "x.npy", vocabulary="nope.txt")
+    np.save(tmp_path / "neg.npy", -np.ones((3, 3)))
+    with pytest.raises(ValueError, match="has negative entries; NMF needs nonnegative data"):
+        nnmf.load_corpus(tmp_path / "neg.npy")
+    np.save(tmp_path / "nan.npy", np.full((3, 3), np.nan))
+    with pytest.raises(ValueError, match="contains NaN or infinity"):
+        nnmf.load_corpus(tmp_path / "nan.npy")
+    np.save(tmp_path / "empty.npy", np.zeros((4, 0)))
+    with pytest.raises(ValueError, match=r"empty corpus: the matrix in .* has shape \(4, 0\)"):
+        nnmf.load_corpus(tmp_path / "empty.npy")
+    with pytest.raises(ValueError, match="a vocabulary file goes with a pre-vectorised matrix"):
+        write_csv(tmp_path / "d.csv", CSV_ROWS)
+        nnmf.load_corpus(tmp_path / "d.csv", vocabulary=tmp_path / "short.txt")
+
+
+def test_encode_labels():
+    codes, names = encode_labels(["10", 2, 2.0, None, "", float("nan"), -1, "9"])
+    assert names == ["2", "9", "10"]  # numeric order when every name is an integer
+    assert codes.tolist() == [2, 0, 0, -1, -1, -1, -1, 1]
+    codes, names = encode_labels(["b", "a", " b "])
+    assert names == ["a", "b"] and codes.tolist() == [1, 0, 1]
+
+
+# -- synthetic corpus ------------------------------------------------------------------------
+
+def test_synthetic_corpus_is_deterministic_and_planted():
+    a = nnmf.make_topic_corpus(90, random_state=3)
+    b = nnmf.make_topic_corpus(90, random_state=3)
+    c = nnmf.make_topic_corpus(90, random_state=4)
+    assert a.documents == b.documents and a.documents != c.documents
+    assert len(a.documents) == 90 and set(a.themes) == {"sports", "science", "food"}
+    assert {s: a.subtopics.count(s) for s in set(a.subtopics)} == dict.fromkeys(a.parent, 10)
+    assert all(a.parent[s] == t for s, t in zip(a.subtopics, a.themes))
+    tennis = a.documents[a.subtopics.index("tennis")].lower()
+    assert any(w in tennis for w in a.words["tennis"])
+    with pytest.raises(ValueError, match="n_documents must be at least 9"):
+        nnmf.make_topic_corpus(5)
+    with pytest.raises(ValueError, match="mix must be four nonnegative weights"):
+        nnmf.make_topic_corpus(mix=(1, 0, 0))

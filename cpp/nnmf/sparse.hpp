@@ -24,12 +24,12 @@ MatrixC<T> dense_times_csc(const Eigen::Ref<const MatrixC<T>>& B, const I* indpt
   parallel_for(
       cols, n_threads, 64, [] { return 0; },
       [&](int&, std::int64_t j) {
-        T* o = out.col(j).data();
+        T* __restrict o = out.col(j).data();
         for (I p = indptr[j]; p < indptr[j + 1]; ++p) {
           const I i = indices[p];
           if (i < 0 || i >= rows) throw std::invalid_argument("sparse index out of range");
           const T v = data[p];
-          const T* b = B.col(i).data();
+          const T* __restrict b = B.col(i).data();
           for (Eigen::Index t = 0; t < k; ++t) o[t] += v * b[t];
         }
       });

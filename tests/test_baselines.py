@@ -119,8 +119,8 @@ def test_nmf_mu_function_monotone_and_exact_objective():
 
 def test_deep_nmf_fine_tuning_monotone_and_improves_on_pretraining():
     X = planted_hierarchy(noise=0.05)
-    hier = HierarchicalNMF((6, 3), random_state=0).fit(X)
-    deep = DeepNMF((6, 3), max_iter=200, tol=0, random_state=0).fit(X)
+    hier = HierarchicalNMF((6, 3), init="random", random_state=0).fit(X)
+    deep = DeepNMF((6, 3), init="random", max_iter=200, tol=0, random_state=0).fit(X)
     objective = deep.history_[:, 0]
     assert_non_increasing(objective)
     assert deep.reconstruction_err_ <= hier.reconstruction_err_ + 1e-3

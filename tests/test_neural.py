@@ -264,6 +264,13 @@ def test_verbose_shows_a_progress_bar(capsys):
     assert "NeuralNMF" in capsys.readouterr().err
 
 
+def test_verbose_without_tqdm_says_what_to_install(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # makes "import tqdm" fail
+    with pytest.raises(ImportError, match="pip install tqdm"):
+        NeuralNMF((5, 3), n_threads=1, verbose=True).fit(_data())
+
+
 def test_sparse_input_is_never_densified():
     m, n = 40000, 300  # dense X would be 96 MB
     X = sp.random(m, n, density=0.002, random_state=0, format="csc")
@@ -376,3 +383,17 @@ def test_other_bad_fit_and_transform_input():
         model.transform(X, layer=1)
     with pytest.raises(ValueError, match="nonnegative"):
         model.transform(-X)
+
+
+def test_a_stalled_start_warns_and_keeps_the_initial_factors(monkeypatch):
+    from nnmf import _optim
+
+    def stall(self, params, value, grads, evaluate):
+        return params, value, None, "stalled"
+    monkeypatch.setattr(_optim.ArmijoPG, "step", stall)
+    X = _data()
+    model = NeuralNMF((5, 3), random_state=0, n_threads=1)
+    with pytest.warns(ConvergenceWarning, match="ill-conditioned"):
+        model.fit(X)
+    assert model.n_iter_ == 0 and model.history_["loss"].size == 0
+    np.testing.assert_allclose(model.transform(X), model.S_[-1], rtol=1e-7, atol=1e-10)

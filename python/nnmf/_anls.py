@@ -8,8 +8,8 @@ so a sparse X is never densified.
 
 References
 ----------
-N. Gillis, *Nonnegative Matrix Factorization*, SIAM, 2020, ch. 8 (block coordinate descent
-and ANLS). https://doi.org/10.1137/1.9781611976410
+N. Gillis, *Nonnegative Matrix Factorization*, SIAM, 2020 (block coordinate descent and
+ANLS). https://doi.org/10.1137/1.9781611976410
 
 C. Boutsidis and E. Gallopoulos, "SVD based initialization: A head start for nonnegative
 matrix factorization", Pattern Recognition 41(4), 2008. https://doi.org/10.1016/j.patcog.2007.09.010
@@ -185,7 +185,7 @@ def nmf_anls(X, k, *, A_init=None, S_init=None, init="nndsvd", max_iter=200, tol
 
     References
     ----------
-    N. Gillis, *Nonnegative Matrix Factorization*, SIAM, 2020, ch. 8.
+    N. Gillis, *Nonnegative Matrix Factorization*, SIAM, 2020.
     https://doi.org/10.1137/1.9781611976410
     """
     Xop = as_operand(X, nonnegative=True)

@@ -27,7 +27,7 @@ _HISTORY_KEYS = ("loss", "data", "supervision", "reconstruction_err", "accuracy"
 def _progress_bar(total):
     try:
         from tqdm import tqdm
-    except ImportError:  # pragma: no cover - depends on the environment
+    except ImportError:
         raise ImportError(
             "verbose=True shows a progress bar with tqdm, which is not installed: "
             "pip install tqdm (or pip install 'nnmf[progress]')") from None
@@ -139,9 +139,13 @@ class NeuralNMF(LabelTermMixin, BaseEstimator):
     D. Needell, "Neural nonnegative matrix factorization for hierarchical multilayer topic
     modeling", 2023. https://arxiv.org/abs/2303.00058
 
-    J. Haddock, L. Molitor, D. Needell, E. Sadovnik, R. Zhang, J. Will, "Neural nonnegative
-    matrix factorization for hierarchical multilayer topic modeling", IEEE CAMSAP 2019.
-    https://doi.org/10.1109/CAMSAP45676.2019.9022464
+    J. Haddock et al., "Neural nonnegative matrix factorization for hierarchical multilayer
+    topic modeling", IEEE 8th International Workshop on Computational Advances in
+    Multi-Sensor Adaptive Processing (CAMSAP), 2019 (the conference version).
+
+    S. Vaswani et al., "Painless stochastic gradient: interpolation, line-search, and
+    convergence rates", NeurIPS 2019 (the mini-batch line search).
+    https://arxiv.org/abs/1905.09997
 
     N. Gillis, *Nonnegative Matrix Factorization*, SIAM, 2020 (ANLS, used by the
     hierarchical initialisation). https://doi.org/10.1137/1.9781611976410
@@ -151,6 +155,7 @@ class NeuralNMF(LabelTermMixin, BaseEstimator):
     >>> import numpy as np, nnmf
     >>> rng = np.random.default_rng(0)
     >>> X = rng.random((40, 6)) @ rng.random((6, 3)) @ rng.random((3, 60))
+    >>> X += 0.1 * rng.random((40, 6)) @ rng.random((6, 60))
     >>> model = nnmf.NeuralNMF((6, 3), random_state=0).fit(X)
     >>> [A.shape for A in model.A_]
     [(40, 6), (6, 3)]
@@ -392,8 +397,7 @@ class NeuralNMF(LabelTermMixin, BaseEstimator):
         self.classes_ = classes if supervised else None
 
         bar = _progress_bar(self.max_iter) if self.verbose else None
-        converged, interrupted = False, None
-        it = 0
+        converged, interrupted, stalled_at_start = False, None, False
         try:
             ctx = None
             for it in range(1, self.max_iter + 1):
@@ -405,7 +409,7 @@ class NeuralNMF(LabelTermMixin, BaseEstimator):
                         params, value, grads, lambda p: net.evaluate(p, full_batch, store))
                     if status == "stalled":
                         converged = True
-                        it -= 1
+                        stalled_at_start = not history["loss"]
                         break
                     if c is None:
                         v, c = net.evaluate(params, full_batch, store)
@@ -448,7 +452,13 @@ class NeuralNMF(LabelTermMixin, BaseEstimator):
         self._finalize(net, best["params"], store, Xop, supervised, history, dtype)
         if interrupted is not None:
             raise interrupted
-        if not converged:
+        if stalled_at_start:
+            warnings.warn(
+                "NeuralNMF: no step from the initial factors decreases the loss, so they were "
+                "kept unchanged. The layers are numerically ill-conditioned, typically "
+                "because a rank exceeds the numerical rank of the data (or of the layer "
+                "below); try smaller ranks", ConvergenceWarning, stacklevel=3)
+        elif not converged:
             warnings.warn(
                 f"NeuralNMF reached max_iter={self.max_iter} before the loss changed by less "
                 f"than tol={self.tol}; increase max_iter", ConvergenceWarning, stacklevel=3)

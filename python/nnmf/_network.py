@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 
 from . import _losses
-from ._nnls import _support_solve, solve_layer, vjp_layer
+from ._nnls import solve_layer, vjp_layer
 from ._operand import Operand
 from ._validation import fortran
 
@@ -144,11 +144,9 @@ class Network:
             G = dZ if gS[l - 1] is None else dZ + gS[l - 1]
         # Layer 0: its VJP's X W_0^T and the loss's X U^T share one pass over X.
         A0, S0 = fortran(As[0], dt), Ss[0]
-        W0 = (np.zeros_like(S0) if G is None
-              else _support_solve(A0, S0, G, self.n_threads, dt))
-        coef = W0 if term.U is None else W0 + a * term.U
-        SW = S0.astype(np.float64, copy=False) @ W0.T
-        g0 = batch.Xop.dot_t(fortran(coef, dt), self.n_threads) - A0 @ (SW + SW.T)
+        g0, _ = vjp_layer(A0, batch.Xop, S0, fortran(np.zeros_like(S0) if G is None else G, dt),
+                          n_threads=self.n_threads, need_dX=False,
+                          extra=None if term.U is None else a * term.U)
         if term.gA[0] is not None:
             g0 = g0 + a * term.gA[0]
         grads[0] = g0

@@ -177,12 +177,15 @@ def nnls_vjp(A, X, S, G, *, need_dX=True, n_threads=None):
                      n_threads=resolve_n_threads(n_threads), need_dX=need_dX)
 
 
-def vjp_layer(A, Xop, S, G, *, n_threads, need_dX):
-    """nnls_vjp on validated inputs (A of the working dtype). Returns (dA, dX or None)."""
+def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None):
+    """nnls_vjp on validated inputs (A of the working dtype). Returns (dA, dX or None).
+    With extra (k x n), dA gains X extra^T in the same pass over X (a loss term's gradient
+    of that form, e.g. the reconstruction loss's, shares the product)."""
     dtype = A.dtype
     W = _support_solve(A, S, G, n_threads, dtype)
     SW = S.astype(dtype, copy=False) @ W.T
-    dA = Xop.dot_t(W, n_threads) - A @ (SW + SW.T)
+    coef = W if extra is None else W + extra
+    dA = Xop.dot_t(coef, n_threads) - A @ (SW + SW.T)
     dX = A @ W if need_dX else None
     return dA, dX
 

@@ -85,6 +85,18 @@ def test_round_trip(name, data, tmp_path):
         assert all(archive[k].dtype.kind != "O" for k in archive.files)
 
 
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_save_and_load_methods(name, data, tmp_path):
+    X, y = data
+    model = ESTIMATORS[name](X, y)
+    model.save(tmp_path / "m.npz")
+    loaded = type(model).load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+    other = nnmf.NMF if type(model) is not nnmf.NMF else nnmf.SSNMF
+    with pytest.raises(TypeError, match=f"holds a {type(model).__name__}, not a {other.__name__}"):
+        other.load(tmp_path / "m.npz")
+
+
 def test_every_public_estimator_is_covered():
     public = {n for n in nnmf.__all__
               if isinstance(getattr(nnmf, n), type)

@@ -58,6 +58,24 @@ class BaseEstimator:
             setattr(self, name, value)
         return self
 
+    def save(self, path, *, vocabulary=None):
+        """Write the fitted model to ``path``: numpy ``.npz`` plus JSON metadata, no pickle.
+        See :func:`nnmf.save_model`; read it back with ``type(model).load(path)`` or
+        :func:`nnmf.load_model`."""
+        from ._persist import save_model  # _persist imports this module
+
+        return save_model(self, path, vocabulary=vocabulary)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`; a file holding another class is refused."""
+        from ._persist import load_model
+
+        model = load_model(path)
+        if not isinstance(model, cls):
+            raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
+
     def _fitted_attributes(self):
         """Names of the fitted attributes set on this instance (public, ending in ``_``)."""
         return sorted(name for name in vars(self)

@@ -481,18 +481,10 @@ def _cmd_topics(args, console):
 
 
 def _transform_all(model, X):
-    """The coefficients of X at every layer, as a list."""
-    try:
-        accepted = inspect.signature(model.transform).parameters
-    except (TypeError, ValueError):
-        accepted = {}
-    if "layer" in accepted:
-        S = model.transform(X, layer="all")
-    elif "all_layers" in accepted:
-        S = model.transform(X, all_layers=True)
-    else:
-        S = model.transform(X)
-    return list(S) if isinstance(S, (list, tuple)) else [S]
+    """The coefficients of X at every layer, as a list (one-layer models take no ``layer``)."""
+    if "layer" in inspect.signature(model.transform).parameters:
+        return list(model.transform(X, layer="all"))
+    return [model.transform(X)]
 
 
 def _align_rows(X, words, vocabulary):

@@ -61,6 +61,29 @@ def tree_lines(text):
 
 # -- demo ------------------------------------------------------------------------------------
 
+def test_demo_needs_only_the_runtime_dependencies(capsys, monkeypatch):
+    # The quick start runs `pip install . && nnmf demo`: no scikit-learn, matplotlib or tqdm.
+    for name in ("sklearn", "matplotlib", "tqdm"):
+        monkeypatch.setitem(sys.modules, name, None)  # any import of them now fails
+    code, out, err = run(capsys, "demo", "--documents", "90")
+    assert code == 0, err
+    assert float(re.search(r"Match score: ([\d.]+)", out).group(1)) >= 0.9, out
+
+
+def test_synthetic_counts_match_scikit_learn():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from nnmf._corpus import count_tokens, weigh_counts
+
+    synth = nnmf.make_topic_corpus(45, random_state=3)
+    counts, vocab = count_tokens(synth.tokens)
+    X, _ = weigh_counts(counts, {"kind": "tfidf"})
+    ref = TfidfVectorizer().fit(synth.documents)
+    assert vocab == list(ref.get_feature_names_out())
+    np.testing.assert_allclose(X.toarray(), ref.transform(synth.documents).T.toarray(),
+                               rtol=1e-12, atol=1e-15)
+
+
 def test_demo_recovers_the_planted_hierarchy(capsys, tmp_path):
     t0 = time.perf_counter()
     code, out, err = run(capsys, "demo", "--out", tmp_path / "demo", "--save-corpus",

@@ -123,7 +123,7 @@ def test_from_fitted_estimators():
 
 
 def synthetic_from_planted():
-    return SyntheticCorpus(documents=[""] * 6, subtopics=["p", "q", "q", "r", "s", "s"],
+    return SyntheticCorpus(documents=[""] * 6, tokens=[[]] * 6, subtopics=["p", "q", "q", "r", "s", "s"],
                            themes=["T", "T", "T", "U", "U", "U"],
                            hierarchy={"T": ["p", "q"], "U": ["r", "s"]}, words={})
 

@@ -231,10 +231,36 @@ def _make_vectorizer(options, vocabulary=None):
     return CountVectorizer(**kwargs)
 
 
-def _tfidf(counts, idf):
-    from sklearn.preprocessing import normalize
+def weigh_counts(counts, options, idf=None):
+    """Document-word counts (documents x words, sparse) weighted as ``options["kind"]`` says:
+    raw counts, or tf-idf exactly as scikit-learn's TfidfVectorizer (smoothed idf, unit-norm
+    documents). ``idf`` fixes the weights (to vectorise new text like a training corpus).
+    Returns (X of shape (n_words, n_documents), idf or None). Needs only numpy and scipy."""
+    counts = sp.csr_matrix(counts, dtype=np.float64)
+    if options.get("kind", "tfidf") != "tfidf":
+        return sp.csc_matrix(counts.T), None
+    if idf is None:
+        n = counts.shape[0]
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        idf = np.log((1.0 + n) / (1.0 + df)) + 1.0  # scikit-learn's smoothed idf
+    idf = np.asarray(idf, dtype=np.float64)
+    weighted = counts @ sp.diags(idf)
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    weighted = sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ weighted
+    return sp.csc_matrix(weighted.T), idf
 
-    return normalize(counts @ sp.diags(idf), norm="l2", copy=False)
+
+def count_tokens(token_lists):
+    """Count already-tokenised documents: (counts (documents x words, CSR), vocabulary sorted).
+    The synthetic demo corpus uses this, so the demo needs no scikit-learn."""
+    vocabulary, inverse = np.unique(np.concatenate([np.asarray(t, dtype=str) for t in token_lists]),
+                                    return_inverse=True)
+    lengths = [len(t) for t in token_lists]
+    rows = np.repeat(np.arange(len(token_lists)), lengths)
+    counts = sp.csr_matrix((np.ones(len(rows)), (rows, inverse.ravel())),
+                           shape=(len(token_lists), len(vocabulary)))
+    counts.sum_duplicates()
+    return counts, [str(w) for w in vocabulary]
 
 
 def vectorize(texts, options, *, vocabulary=None, idf=None):
@@ -267,15 +293,8 @@ def vectorize(texts, options, *, vocabulary=None, idf=None):
         raise ValueError(f"vectorising the text failed: {message}") from None
     if vocabulary is None:
         vocabulary = [str(w) for w in cv.get_feature_names_out()]
-    if options.get("kind", "tfidf") == "tfidf":
-        if idf is None:
-            n = counts.shape[0]
-            df = np.bincount(counts.indices, minlength=counts.shape[1])
-            idf = np.log((1.0 + n) / (1.0 + df)) + 1.0  # scikit-learn's smoothed idf
-        counts = _tfidf(counts, np.asarray(idf, dtype=np.float64))
-    else:
-        idf = None
-    return sp.csc_matrix(counts.T), list(vocabulary), idf
+    X, idf = weigh_counts(counts, options, idf)
+    return X, list(vocabulary), idf
 
 
 def _progress(iterable, enabled, desc, total=None):

@@ -66,6 +66,8 @@ class SyntheticCorpus:
     Attributes
     ----------
     documents : list of str
+    tokens : list of list of str
+        Each document's words, lower case, in order (what ``documents`` spells out).
     subtopics : list of str
         The subtopic of each document (e.g. "tennis").
     themes : list of str
@@ -77,6 +79,7 @@ class SyntheticCorpus:
     """
 
     documents: list
+    tokens: list
     subtopics: list
     themes: list
     hierarchy: dict
@@ -132,7 +135,7 @@ def make_topic_corpus(n_documents=450, *, doc_length=(40, 80), mix=(0.45, 0.15, 
         for sub, own in subs.items():
             words[sub] = own.split()
             pairs.append((theme, sub))
-    documents, subtopics, themes = [], [], []
+    documents, token_lists, subtopics, themes = [], [], [], []
     for i in range(int(n_documents)):
         theme, sub = pairs[i % len(pairs)]
         length = int(rng.integers(lo, hi + 1))
@@ -147,9 +150,10 @@ def make_topic_corpus(n_documents=450, *, doc_length=(40, 80), mix=(0.45, 0.15, 
             tokens.append(pool[rng.choice(len(pool), p=weights / weights.sum())])
         sentences = [" ".join(tokens[j:j + 12]).capitalize() + "." for j in range(0, length, 12)]
         documents.append(" ".join(sentences))
+        token_lists.append(tokens)
         subtopics.append(sub)
         themes.append(theme)
-    return SyntheticCorpus(documents, subtopics, themes, hierarchy, words)
+    return SyntheticCorpus(documents, token_lists, subtopics, themes, hierarchy, words)
 
 
 def _matching(truth, predicted):

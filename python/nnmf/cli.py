@@ -609,14 +609,17 @@ def _planted_rows(h, corpus, match, n_words=6):
 
 def _cmd_demo(args, console):
     from ._synthetic import make_topic_corpus, match_hierarchy
-    from ._corpus import Corpus, encode_labels, vectorize
+    from ._corpus import Corpus, count_tokens, encode_labels, weigh_counts
     from ._topics import topic_hierarchy
 
     t_start = time.perf_counter()
     synth = make_topic_corpus(args.documents, random_state=args.seed)
-    options = dict(kind="tfidf", stop_words="english", min_df=1, max_df=1.0,
+    # Counted from the generator's own tokens (no scikit-learn needed); the options say how
+    # to vectorise new text for this model later.
+    options = dict(kind="tfidf", stop_words=None, min_df=1, max_df=1.0,
                    max_features=None, ngram_range=[1, 1])
-    X, vocab, idf = vectorize(synth.documents, options)
+    counts, vocab = count_tokens(synth.tokens)
+    X, idf = weigh_counts(counts, options)
     labels, names = encode_labels(synth.subtopics)
     doc_ids = [f"{sub}/doc{j:04d}.txt" for j, sub in enumerate(synth.subtopics)]
     corpus = Corpus(X, vocab, doc_ids, labels, names, options, idf)

@@ -96,7 +96,7 @@ def nnls(A, X, *, init=None, max_iter=None, tol=None, n_threads=None, return_inf
     >>> S.shape, bool((S >= 0).all())
     ((4, 6), True)
     """
-    Xop = as_operand(X)
+    Xop = as_operand(X, defer_check=True)
     A = _check_A(A, Xop.shape)
     dtype = float_dtype(A, Xop)
     k, n = A.shape[1], Xop.shape[1]
@@ -129,8 +129,7 @@ def solve_layer(A, Xop, init=None, *, n_threads, max_iter=0, tol=0.0):
         init = np.zeros((k, n), dtype=A.dtype, order="F")
     with np.errstate(over="ignore", invalid="ignore"):
         C = fortran(Xop.tdot(A, n_threads), A.dtype)
-    if not np.isfinite(C).all():
-        raise ValueError(f"A^T X overflows {A.dtype}: rescale A or X (their entries are too large)")
+    Xop.ensure_finite(C, "A")
     S, n_iter, converged = _core.nnls_gram(_gram(A), C, init, max_iter, tol, n_threads)
     return S, C, n_iter, converged
 
@@ -166,7 +165,7 @@ def nnls_vjp(A, X, S, G, *, need_dX=True, n_threads=None):
     dA : ndarray of shape (m, k)
     dX : ndarray of shape (m, n), or None when ``need_dX`` is false
     """
-    Xop = as_operand(X)
+    Xop = as_operand(X, defer_check=True)
     A = _check_A(A, Xop.shape)
     shape = (A.shape[1], Xop.shape[1])
     S, G = (check_matrix(M, name) for M, name in ((S, "S"), (G, "G")))
@@ -185,7 +184,10 @@ def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None):
     W = _support_solve(A, S, G, n_threads, dtype)
     SW = S.astype(dtype, copy=False) @ W.T
     coef = W if extra is None else W + extra
-    dA = Xop.dot_t(coef, n_threads) - A @ (SW + SW.T)
+    with np.errstate(over="ignore", invalid="ignore"):
+        XW = Xop.dot_t(coef, n_threads)
+    Xop.ensure_finite(XW, "the solve's W")
+    dA = XW - A @ (SW + SW.T)
     dX = A @ W if need_dX else None
     return dA, dX
 

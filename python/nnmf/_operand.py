@@ -13,10 +13,19 @@ from ._validation import check_matrix, fortran
 
 
 class Operand:
-    """X (m x n) with the products A^T X and X W^T."""
+    """X (m x n) with the products A^T X and X W^T.
 
-    def __init__(self, X, name="X", *, nonnegative=False, dtype=None):
-        X = check_matrix(X, name, sparse_ok=True, nonnegative=nonnegative)
+    defer_check=True skips the scan of a dense X for NaN and infinity, one whole pass over X
+    (up to half the cost of a layer when k is small): the caller passes the first product
+    with X to ensure_finite instead, since a NaN or infinity in X makes it non-finite (IEEE:
+    NaN * 0 = inf * 0 = NaN, and numpy's OpenBLAS kernels do not skip zero factors).
+    """
+
+    def __init__(self, X, name="X", *, nonnegative=False, dtype=None, defer_check=False):
+        X = check_matrix(X, name, sparse_ok=True, nonnegative=nonnegative,
+                         finite=not defer_check or sp.issparse(X))
+        self.name = name
+        self._unchecked = defer_check and not sp.issparse(X)
         self.dtype = np.dtype(dtype if dtype is not None else X.dtype)
         self.shape = X.shape
         self.is_sparse = sp.issparse(X)
@@ -29,6 +38,17 @@ class Operand:
             self._csr = None
         else:
             self._dense = X.astype(self.dtype, copy=False)
+
+    def ensure_finite(self, product, factor_name):
+        """Raise a ValueError naming the culprit if a product of X with a factor is not
+        finite: X holds NaN or infinity, or the product overflowed."""
+        if product.size and np.isfinite(product).all():
+            return
+        if self._unchecked:  # an empty product (k = 0) says nothing about X: scan it
+            check_matrix(self._dense, self.name)
+        if product.size:
+                raise ValueError(f"the product of {self.name} with {factor_name} overflows "
+                                 f"{self.dtype}: rescale them (their entries are too large)")
 
     @property
     def matrix(self):

@@ -39,10 +39,11 @@ def _check_dtype(dtype, name):
         raise TypeError(f"{name} must hold real numbers, got dtype {dtype}")
 
 
-def check_matrix(X, name, *, sparse_ok=False, nonnegative=False):
+def check_matrix(X, name, *, sparse_ok=False, nonnegative=False, finite=True):
     """A 2-D finite real matrix: a numpy array (any order, read-only is fine) or, where
     sparse_ok, a scipy sparse matrix/array. Returns it without converting the dtype, except
-    that bool and integer inputs become float64."""
+    that bool and integer inputs become float64. finite=False skips the scan for NaN and
+    infinity (for a caller that checks a product with X instead, see Operand)."""
     if sp.issparse(X):
         if not sparse_ok:
             raise TypeError(f"{name} must be a dense array, got a scipy sparse matrix")
@@ -65,7 +66,7 @@ def check_matrix(X, name, *, sparse_ok=False, nonnegative=False):
     # One reduction, no m x n temporary: a NaN or infinity makes the sum non-finite (a finite
     # sum that overflows is told apart by the exact check it triggers).
     with np.errstate(over="ignore", invalid="ignore"):
-        total = values.sum() if values.size else 0.0
+        total = values.sum() if values.size and finite else 0.0
     if not np.isfinite(total) and not np.isfinite(values).all():
         raise ValueError(f"{name} contains NaN or infinity")
     if nonnegative and values.size and values.min() < 0:

@@ -47,8 +47,8 @@ class Operand:
         if self._unchecked:  # an empty product (k = 0) says nothing about X: scan it
             check_matrix(self._dense, self.name)
         if product.size:
-                raise ValueError(f"the product of {self.name} with {factor_name} overflows "
-                                 f"{self.dtype}: rescale them (their entries are too large)")
+            raise ValueError(f"the product of {self.name} with {factor_name} overflows "
+                             f"{self.dtype}: rescale them (their entries are too large)")
 
     @property
     def matrix(self):

@@ -29,6 +29,10 @@ inline int max_threads() {
 #endif
 }
 
+// The thread count for a loop of about `flops` floating-point operations: one thread below
+// ~100 microseconds of work, where waking a team costs more than it saves.
+inline int threads_for(int n_threads, double flops) { return flops < 2e5 ? 1 : n_threads; }
+
 // Calls body(thread_state, j) for j in [0, n) over n_threads threads, dynamic schedule.
 // make_state() builds one per-thread workspace. The first exception thrown by any body is
 // rethrown on the calling thread after the loop; the remaining iterations are skipped.

@@ -22,7 +22,7 @@ MatrixC<T> dense_times_csc(const Eigen::Ref<const MatrixC<T>>& B, const I* indpt
   const Eigen::Index k = B.rows();
   MatrixC<T> out = MatrixC<T>::Zero(k, cols);
   parallel_for(
-      cols, n_threads, 64, [] { return 0; },
+      cols, threads_for(n_threads, 2.0 * k * indptr[cols]), 64, [] { return 0; },
       [&](int&, std::int64_t j) {
         T* __restrict o = out.col(j).data();
         for (I p = indptr[j]; p < indptr[j + 1]; ++p) {

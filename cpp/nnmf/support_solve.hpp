@@ -27,7 +27,8 @@ MatrixC<T> support_solve(const Eigen::Ref<const MatrixXdC>& gram,
   const NNLSOptions opt;
   MatrixC<T> W = MatrixC<T>::Zero(k, S.cols());
   parallel_for(
-      S.cols(), n_threads, 16, [&] { return ColumnSolver(scaled, opt); },
+      S.cols(), threads_for(n_threads, 4.0 * S.cols() * k * k), 16,
+      [&] { return ColumnSolver(scaled, opt); },
       [&](ColumnSolver& solver, std::int64_t j) {
         if (solver.solve_on_support(S.col(j).data(), R.col(j).data(), W.col(j).data())) return;
         // G[P, P] singular (dependent columns of A on the support): the pseudo-inverse gives

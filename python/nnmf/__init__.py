@@ -2,7 +2,14 @@
 backpropagation, with a fast C++ core.
 """
 
-from . import _core
+import os
+
+# The core's OpenMP threads and numpy's BLAS threads take turns on the same cores; idle OpenMP
+# threads that spin (libgomp's default) starve the BLAS call that follows. Wait passively
+# unless the user chose a policy; libgomp reads this when it loads, with _core below.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from . import _core  # noqa: E402
 from ._deep import DeepNMF
 from ._hierarchical import HierarchicalNMF
 from ._neural import NeuralNMF

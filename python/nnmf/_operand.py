@@ -59,7 +59,9 @@ class Operand:
         if self.is_sparse:
             Bt = np.ascontiguousarray(A, dtype=self.dtype).T
             return _sparse_product(Bt, self._csc, n_threads)
-        return (self._dense.T @ A.astype(self.dtype, copy=False)).T
+        # A^T X then one copy of the small k x n result into column order: faster than
+        # (X^T A)^T, whose output is column-ordered already, for the shapes NMF has.
+        return np.asfortranarray(A.astype(self.dtype, copy=False).T @ self._dense)
 
     def dot_t(self, W, n_threads):
         """X W^T (m x k) for W (k x n)."""

@@ -3,15 +3,15 @@ fine-tuned jointly by multiplicative updates on the full reconstruction error.""
 
 import numpy as np
 
-from ._base import BaseEstimator, check_is_fitted, check_random_state
-from ._hierarchical import (MultilayerMixin, check_layer, check_ranks, fit_layerwise,
-                            relative_error_chain)
+from ._base import BaseEstimator, check_random_state
+from ._hierarchical import (MultilayerBaselineMixin, check_ranks, fit_layerwise,
+                            relative_error_chain, warn_layers_not_converged)
 from ._mu import chain, deep_mu
 from ._nmf import (INITS, SOLVERS, check_choice, check_data, check_int, check_nonneg_float,
-                   check_rows, positive_fill, warn_not_converged)
+                   positive_fill, warn_not_converged)
 from ._nnls import solve_layer
 from ._ssnmf import label_scale
-from ._supervised import LabelTermMixin, prepare_labels
+from ._supervised import LabelTermMixin, prepare_optional_labels
 from ._validation import fortran, resolve_n_threads
 
 __all__ = ["DeepNMF"]
@@ -21,7 +21,7 @@ def _fill(M):
     return positive_fill(M, max(float(np.mean(M)), np.finfo(float).tiny))
 
 
-class DeepNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
+class DeepNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
     """Deep NMF: X ≈ A_0 A_1 ... A_L S_L with every factor nonnegative, all factors fitted
     together (the Neural NMF paper's "Deep NMF").
 
@@ -120,26 +120,6 @@ class DeepNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         self.verbose = verbose
         self.n_threads = n_threads
 
-    def fit(self, X, y=None, *, label_mask=None):
-        """Pretrain layer-wise, then fine-tune all factors jointly.
-
-        Parameters
-        ----------
-        X : array-like or scipy sparse matrix of shape (m, n)
-            Nonnegative data, columns are samples. Sparse X is never densified.
-        y : array-like of shape (n,), default=None
-            Class labels (integers or strings) for the label term on S_L; -1 (or None)
-            marks an unknown label. None fits without labels.
-        label_mask : array-like of bool of shape (n,), default=None
-            True where a label is known (semi-supervised); None uses every label not -1.
-
-        Returns
-        -------
-        self
-        """
-        self.fit_transform(X, y, label_mask=label_mask)
-        return self
-
     def fit_transform(self, X, y=None, *, label_mask=None):
         """Fit (see :meth:`fit`) and return S_L."""
         Xop = check_data(X)
@@ -152,24 +132,18 @@ class DeepNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         pre_tol = check_nonneg_float(self.pretrain_tol, "pretrain_tol")
         init = check_choice(self.init, "init", INITS)
         n_threads = resolve_n_threads(self.n_threads)
-        labels = None
-        if y is not None:
-            classes, _, Y, weights = prepare_labels(y, Xop.shape[1], label_mask)
-            labels = (Y, weights)
-        elif label_mask is not None:
-            raise ValueError("label_mask was given without labels y")
+        labels = prepare_optional_labels(y, Xop.shape[1], label_mask)
         rng = check_random_state(self.random_state)
 
         As, Ss, B, pre_hist, pre_conv = fit_layerwise(
             Xop, ranks, solver=solver, init=init, max_iter=pre_iter, tol=pre_tol, rng=rng,
             n_threads=n_threads, labels=labels, lam=lam, verbose=self.verbose)
-        if pre_tol > 0 and not all(pre_conv):
-            bad = [l for l, c in enumerate(pre_conv) if not c]
-            warn_not_converged(f"DeepNMF pretraining layer(s) {bad}", pre_iter, pre_tol)
+        warn_layers_not_converged("DeepNMF pretraining layer(s)", pre_conv, pre_iter, pre_tol)
 
         xsq = max(Xop.sqnorm(), np.finfo(float).tiny)
         fine = dict(max_iter=max_iter, tol=tol, n_threads=n_threads)
         if labels is not None:
+            _, _, Y, weights = labels
             scale = label_scale(xsq, weights)
             fine.update(Y=Y, weights=weights, lam=lam * scale, B_init=_fill(B))
         else:
@@ -188,7 +162,7 @@ class DeepNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         self.S_ = self._implied(S)
         self.B_ = None if B is None else np.asarray(B, dtype=np.float64)
         if labels is not None:
-            self.classes_ = classes
+            self.classes_ = labels[0]
             self._set_transduction(S)
         self.history_ = np.asarray(history[1:]).reshape(-1, 2) / np.array([xsq, xsq / scale])
         self.pretrain_history_ = pre_hist
@@ -203,26 +177,7 @@ class DeepNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
             Ss.insert(0, A @ Ss[0])
         return Ss
 
-    def transform(self, X, *, layer=-1):
-        """Coefficients of new data: S_L = argmin_{S >= 0} ||X - A_0 ... A_L S||_F^2 (nnls
-        with the product of the fitted factors), and S_l = A_{l+1} ... A_L S_L below it.
-
-        Parameters
-        ----------
-        X : array-like or scipy sparse matrix of shape (m, n_new)
-        layer : int or "all", default=-1
-            Which layer's S to return (negative counts from the top); "all" returns the list
-            S_0, ..., S_L.
-
-        Returns
-        -------
-        S : ndarray of shape (k_layer, n_new), or a list of them for ``layer="all"``
-        """
-        check_is_fitted(self, "A_")
-        layer = check_layer(layer, len(self.A_))
-        Xop = check_data(X)
-        check_rows(Xop, self.n_features_in_)
-        S = solve_layer(fortran(chain(self.A_), Xop.dtype), Xop,
-                        n_threads=resolve_n_threads(self.n_threads))[0]
-        Ss = self._implied(S)
-        return Ss if layer == "all" else Ss[layer]
+    def _coefficients(self, Xop, top, n_threads):
+        """S_L = nnls(A_0 ... A_L, X) and the S_l it implies below it (all layers)."""
+        S = solve_layer(fortran(chain(self.A_), Xop.dtype), Xop, n_threads=n_threads)[0]
+        return self._implied(S)

@@ -11,7 +11,7 @@ from ._nmf import (INITS, SOLVERS, check_choice, check_data, check_int, check_no
 from ._nnls import solve_layer
 from ._operand import as_operand
 from ._ssnmf import fit_ssnmf
-from ._supervised import LabelTermMixin, prepare_labels
+from ._supervised import LabelTermMixin, prepare_optional_labels
 from ._validation import fortran, resolve_n_threads
 
 __all__ = ["HierarchicalNMF"]
@@ -51,8 +51,9 @@ def relative_error_chain(Xop, As, S, n_threads):
 
 def fit_layerwise(Xop, ranks, *, solver, init, max_iter, tol, rng, n_threads, labels=None,
                   lam=0.0, verbose=0):
-    """Layer-wise NMF of X with the given ranks. With ``labels = (Y, weights)`` the last layer
-    is SSNMF with the normalised weight ``lam``.
+    """Layer-wise NMF of X with the given ranks. With ``labels`` (from
+    :func:`~nnmf._supervised.prepare_labels`) the last layer is SSNMF with the normalised
+    weight ``lam``.
 
     Returns (As, Ss, B or None, histories, converged) with one history and one flag per
     layer."""
@@ -62,7 +63,7 @@ def fit_layerwise(Xop, ranks, *, solver, init, max_iter, tol, rng, n_threads, la
     L = len(ranks) - 1
     for l, k in enumerate(ranks):
         if labels is not None and l == L:
-            Y, weights = labels
+            _, _, Y, weights = labels
             A, B, S, history, conv = fit_ssnmf(Z, k, Y=Y, weights=weights, lam=lam, init=init,
                                                max_iter=max_iter, tol=tol, rng=rng,
                                                n_threads=n_threads, verbose=verbose)
@@ -78,6 +79,14 @@ def fit_layerwise(Xop, ranks, *, solver, init, max_iter, tol, rng, n_threads, la
     return As, Ss, B, histories, converged
 
 
+def warn_layers_not_converged(what, converged, max_iter, tol):
+    """The ConvergenceWarning of a layer-wise fit, naming the layers (``converged`` holds one
+    flag per layer) that did not meet ``tol``; none when ``tol`` is 0."""
+    if tol > 0 and not all(converged):
+        bad = [l for l, c in enumerate(converged) if not c]
+        warn_not_converged(f"{what} {bad}", max_iter, tol, stacklevel=4)
+
+
 def check_layer(layer, n_layers):
     """``layer`` of transform: an int in [-L-1, L] or "all"."""
     if layer == "all" or (isinstance(layer, numbers.Integral) and not isinstance(layer, bool)
@@ -88,7 +97,7 @@ def check_layer(layer, n_layers):
 
 
 class MultilayerMixin:
-    """topic_matrices for estimators with a fitted list ``A_``."""
+    """topic_matrices for the multilayer estimators (a fitted list ``A_``)."""
 
     def topic_matrices(self):
         """The word profiles of every layer's topics: [A_0, A_0 A_1, ..., A_0 ... A_L].
@@ -106,6 +115,56 @@ class MultilayerMixin:
         return out
 
 
+class MultilayerBaselineMixin(MultilayerMixin):
+    """fit and transform of the multilayer baselines, :class:`HierarchicalNMF` and
+    :class:`~nnmf.DeepNMF`: ``fit_transform`` fits, ``_coefficients`` computes the S's of new
+    data."""
+
+    def fit(self, X, y=None, *, label_mask=None):
+        """Fit to X, unsupervised or with labels (see the class docstring for the training).
+
+        Parameters
+        ----------
+        X : array-like or scipy sparse matrix of shape (m, n)
+            Nonnegative data, columns are samples. Sparse X is never densified.
+        y : array-like of shape (n,), default=None
+            Class labels (integers or strings) for the label term on the last layer's S_L;
+            -1 (or None) marks an unknown label. None fits without labels.
+        label_mask : array-like of bool of shape (n,), default=None
+            True where a label is known (semi-supervised); None uses every label not -1.
+
+        Returns
+        -------
+        self
+        """
+        self.fit_transform(X, y, label_mask=label_mask)
+        return self
+
+    def transform(self, X, *, layer=-1):
+        """Coefficients of new data. HierarchicalNMF: by the frozen layers, S_0 = nnls(A_0, X),
+        then S_l = nnls(A_l, S_{l-1}). DeepNMF: S_L = argmin_{S >= 0} ||X - A_0 ... A_L S||_F^2
+        (nnls with the product of the fitted factors), and S_l = A_{l+1} ... A_L S_L below it.
+
+        Parameters
+        ----------
+        X : array-like or scipy sparse matrix of shape (m, n_new)
+        layer : int or "all", default=-1
+            Which layer's S to return (negative counts from the top); "all" returns the list
+            S_0, ..., S_L.
+
+        Returns
+        -------
+        S : ndarray of shape (k_layer, n_new), or a list of them for ``layer="all"``
+        """
+        check_is_fitted(self, "A_")
+        layer = check_layer(layer, len(self.A_))
+        Xop = check_data(X)
+        check_rows(Xop, self.n_features_in_)
+        top = len(self.A_) - 1 if layer == "all" else layer
+        Ss = self._coefficients(Xop, top, resolve_n_threads(self.n_threads))
+        return Ss if layer == "all" else Ss[top]
+
+
 def forward(As, Xop, n_threads):
     """S_0 = q(X, A_0), S_l = q(S_{l-1}, A_l): the layer-wise coefficients of new data."""
     Ss = []
@@ -117,7 +176,7 @@ def forward(As, Xop, n_threads):
     return Ss
 
 
-class HierarchicalNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
+class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
     """Hierarchical NMF: X ≈ A_0 S_0, S_0 ≈ A_1 S_1, ..., each layer an NMF of the previous
     layer's coefficients, fitted once and frozen (the paper's "Hier. NMF").
 
@@ -207,26 +266,6 @@ class HierarchicalNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         self.verbose = verbose
         self.n_threads = n_threads
 
-    def fit(self, X, y=None, *, label_mask=None):
-        """Fit every layer in turn.
-
-        Parameters
-        ----------
-        X : array-like or scipy sparse matrix of shape (m, n)
-            Nonnegative data, columns are samples. Sparse X is never densified.
-        y : array-like of shape (n,), default=None
-            Class labels (integers or strings) for the last layer's label term; -1 (or None)
-            marks an unknown label. None fits without labels.
-        label_mask : array-like of bool of shape (n,), default=None
-            True where a label is known (semi-supervised); None uses every label not -1.
-
-        Returns
-        -------
-        self
-        """
-        self.fit_transform(X, y, label_mask=label_mask)
-        return self
-
     def fit_transform(self, X, y=None, *, label_mask=None):
         """Fit (see :meth:`fit`) and return the last layer's ``S_[-1]``."""
         Xop = check_data(X)
@@ -237,22 +276,15 @@ class HierarchicalNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         max_iter = check_int(self.max_iter, "max_iter")
         tol = check_nonneg_float(self.tol, "tol")
         n_threads = resolve_n_threads(self.n_threads)
-        labels = None
-        if y is not None:
-            classes, _, Y, weights = prepare_labels(y, Xop.shape[1], label_mask)
-            labels = (Y, weights)
-        elif label_mask is not None:
-            raise ValueError("label_mask was given without labels y")
+        labels = prepare_optional_labels(y, Xop.shape[1], label_mask)
         rng = check_random_state(self.random_state)
         As, Ss, B, histories, converged = fit_layerwise(
             Xop, ranks, solver=solver, init=init, max_iter=max_iter, tol=tol, rng=rng,
             n_threads=n_threads, labels=labels, lam=lam, verbose=self.verbose)
-        if tol > 0 and not all(converged):
-            bad = [l for l, c in enumerate(converged) if not c]
-            warn_not_converged(f"HierarchicalNMF layer(s) {bad}", max_iter, tol)
+        warn_layers_not_converged("HierarchicalNMF layer(s)", converged, max_iter, tol)
         self.A_, self.S_, self.B_ = As, Ss, B
         if labels is not None:
-            self.classes_ = classes
+            self.classes_ = labels[0]
             self._set_transduction(Ss[-1])
         self.history_ = histories
         self.n_iter_ = [len(h) for h in histories]
@@ -265,25 +297,6 @@ class HierarchicalNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         self.n_features_in_ = Xop.shape[0]
         return Ss[-1]
 
-    def transform(self, X, *, layer=-1):
-        """Coefficients of new data by the frozen layers: S_0 = nnls(A_0, X), then
-        S_l = nnls(A_l, S_{l-1}).
-
-        Parameters
-        ----------
-        X : array-like or scipy sparse matrix of shape (m, n_new)
-        layer : int or "all", default=-1
-            Which layer's S to return (negative counts from the top); "all" returns the list
-            S_0, ..., S_L.
-
-        Returns
-        -------
-        S : ndarray of shape (k_layer, n_new), or a list of them for ``layer="all"``
-        """
-        check_is_fitted(self, "A_")
-        layer = check_layer(layer, len(self.A_))
-        Xop = check_data(X)
-        check_rows(Xop, self.n_features_in_)
-        stop = len(self.A_) if layer == "all" else layer + 1
-        Ss = forward(self.A_[:stop], Xop, resolve_n_threads(self.n_threads))
-        return Ss if layer == "all" else Ss[-1]
+    def _coefficients(self, Xop, top, n_threads):
+        """S_0, ..., S_top of new data by the frozen layers."""
+        return forward(self.A_[:top + 1], Xop, n_threads)

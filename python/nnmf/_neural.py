@@ -10,11 +10,13 @@ import numpy as np
 from . import _losses
 from ._anls import layerwise_nmf
 from ._base import BaseEstimator, check_is_fitted, check_random_state
+from ._hierarchical import MultilayerMixin
 from ._network import Batch, Network, reconstruction_error
+from ._nmf import check_choice, check_nonneg_float
 from ._nnls import solve_layer
 from ._operand import Operand, as_operand
 from ._optim import OPTIMIZERS, make_optimizer
-from ._supervised import LabelTermMixin, class_scores_to_proba, prepare_labels
+from ._supervised import LabelTermMixin, class_scores_to_proba, prepare_optional_labels
 from ._validation import check_matrix, check_shape, fortran, resolve_n_threads
 from .exceptions import ConvergenceWarning
 
@@ -34,7 +36,7 @@ def _progress_bar(total):
     return tqdm(total=total, desc="NeuralNMF", unit="it", leave=True)
 
 
-class NeuralNMF(LabelTermMixin, BaseEstimator):
+class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
     """Neural NMF: hierarchical NMF X ≈ A_0 A_1 ... A_L S_L trained end to end by
     backpropagation through nonnegative least squares.
 
@@ -209,11 +211,8 @@ class NeuralNMF(LabelTermMixin, BaseEstimator):
                                      ("classification_loss", self.classification_loss,
                                       _losses.CLASSIFIER_LOSSES),
                                      ("optimizer", self.optimizer, OPTIMIZERS)):
-            if not isinstance(value, str) or value not in choices:
-                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-        if isinstance(self.lam, bool) or not isinstance(self.lam, numbers.Real) \
-                or not np.isfinite(self.lam) or self.lam < 0:
-            raise ValueError(f"lam must be a nonnegative finite number, got {self.lam!r}")
+            check_choice(value, name, choices)
+        check_nonneg_float(self.lam, "lam")
         if self.learning_rate is not None and (
                 isinstance(self.learning_rate, bool)
                 or not isinstance(self.learning_rate, numbers.Real)
@@ -223,9 +222,7 @@ class NeuralNMF(LabelTermMixin, BaseEstimator):
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral) \
                 or self.max_iter < 1:
             raise ValueError(f"max_iter must be a positive int, got {self.max_iter!r}")
-        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) \
-                or not np.isfinite(self.tol) or self.tol < 0:
-            raise ValueError(f"tol must be a nonnegative finite number, got {self.tol!r}")
+        check_nonneg_float(self.tol, "tol")
         if self.batch_size is not None and (
                 isinstance(self.batch_size, bool)
                 or not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1):
@@ -342,13 +339,12 @@ class NeuralNMF(LabelTermMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         dtype = Xop.dtype
 
-        supervised = y is not None
+        labels = prepare_optional_labels(y, n, label_mask)
+        supervised = labels is not None
         if supervised:
-            classes, codes, Y, weights = prepare_labels(y, n, label_mask)
+            classes, codes, Y, weights = labels
             if not self.lam > 0:
                 raise ValueError("lam must be positive for a supervised fit (y given)")
-        elif label_mask is not None:
-            raise ValueError("label_mask was given without labels y")
 
         mask = Xd = None
         Xsq_norm = Xop.sqnorm()
@@ -551,22 +547,6 @@ class NeuralNMF(LabelTermMixin, BaseEstimator):
             Ss.append(S)
             Z = as_operand(S)
         return Ss if layer == "all" else Ss[-1]
-
-    def topic_matrices(self):
-        """The word profiles of every layer's topics: [A_0, A_0 A_1, ..., A_0 ... A_L].
-
-        Returns
-        -------
-        list of ndarray
-            Entry l has shape (n_features, k_l); its columns are layer l's topics in the
-            feature (word) space.
-        """
-        check_is_fitted(self, "A_")
-        out, P = [], None
-        for A in self.A_:
-            P = A if P is None else P @ A
-            out.append(P)
-        return out
 
     def predict_proba(self, X):
         """Class probabilities of new data, shape (n_new, n_classes): softmax of B_ S for

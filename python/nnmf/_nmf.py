@@ -116,12 +116,34 @@ def fit_nmf(Xop, k, *, solver, init, max_iter, tol, rng, n_threads, verbose=0):
     return A, S, np.sqrt(np.asarray(history[1:]) * scale), converged
 
 
-def warn_not_converged(what, max_iter, tol):
+def warn_not_converged(what, max_iter, tol, stacklevel=3):
     warnings.warn(f"{what} reached max_iter={max_iter} before meeting tol={tol}; increase "
-                  "max_iter", ConvergenceWarning, stacklevel=3)
+                  "max_iter", ConvergenceWarning, stacklevel=stacklevel)
 
 
-class NMF(BaseEstimator):
+class FixedBasisTransformMixin:
+    """``transform`` for the one-layer estimators: NNLS coefficients on the fitted ``A_``."""
+
+    def transform(self, X):
+        """Coefficients of new data with A fixed: S = argmin_{S >= 0} ||X - A_ S||_F^2 (a label
+        term, where the model has one, plays no part: the labels of new data are unknown).
+
+        Parameters
+        ----------
+        X : array-like or scipy sparse matrix of shape (m, n_new)
+
+        Returns
+        -------
+        S : ndarray of shape (k, n_new)
+        """
+        check_is_fitted(self, "A_")
+        Xop = check_data(X)
+        check_rows(Xop, self.n_features_in_)
+        return solve_layer(fortran(self.A_, Xop.dtype), Xop,
+                           n_threads=resolve_n_threads(self.n_threads))[0]
+
+
+class NMF(FixedBasisTransformMixin, BaseEstimator):
     """Nonnegative matrix factorisation X ≈ A S (one layer), columns of X as samples.
 
     Minimises ½||X - A S||_F^2 over A >= 0 (m x k) and S >= 0 (k x n).
@@ -254,23 +276,6 @@ class NMF(BaseEstimator):
         """``A_.T`` (k x m), scikit-learn's orientation."""
         check_is_fitted(self, "A_")
         return self.A_.T
-
-    def transform(self, X):
-        """Coefficients of new data with A fixed: S = argmin_{S >= 0} ||X - A_ S||_F^2.
-
-        Parameters
-        ----------
-        X : array-like or scipy sparse matrix of shape (m, n_new)
-
-        Returns
-        -------
-        S : ndarray of shape (k, n_new)
-        """
-        check_is_fitted(self, "A_")
-        Xop = check_data(X)
-        check_rows(Xop, self.n_features_in_)
-        return solve_layer(fortran(self.A_, Xop.dtype), Xop,
-                           n_threads=resolve_n_threads(self.n_threads))[0]
 
     def inverse_transform(self, S):
         """The reconstruction A_ S (m x n) of coefficients S (k x n)."""

@@ -3,10 +3,10 @@
 import numpy as np
 
 from ._anls import relative_error
-from ._base import BaseEstimator, check_is_fitted, check_random_state
+from ._base import BaseEstimator, check_random_state
 from ._mu import ssnmf_mu
-from ._nmf import (INITS, check_choice, check_data, check_int, check_nonneg_float, check_rank,
-                   check_rows, mu_init, positive_fill, warn_not_converged)
+from ._nmf import (INITS, FixedBasisTransformMixin, check_choice, check_data, check_int,
+                   check_nonneg_float, check_rank, mu_init, positive_fill, warn_not_converged)
 from ._nnls import solve_layer
 from ._operand import as_operand
 from ._supervised import LabelTermMixin, prepare_labels
@@ -59,7 +59,7 @@ def fit_ssnmf(Xop, k, *, Y, weights, lam, init, max_iter, tol, rng, n_threads, m
     return A, B, S, history, converged
 
 
-class SSNMF(LabelTermMixin, BaseEstimator):
+class SSNMF(FixedBasisTransformMixin, LabelTermMixin, BaseEstimator):
     """Semi-supervised NMF: data and labels explained by one nonnegative representation.
 
     Minimises, over A >= 0 (m x k), B >= 0 (c x k) and S >= 0 (k x n),
@@ -208,21 +208,3 @@ class SSNMF(LabelTermMixin, BaseEstimator):
         self.n_features_in_ = m
         self._set_transduction(S)
         return S
-
-    def transform(self, X):
-        """Coefficients of new data with A fixed: S = argmin_{S >= 0} ||X - A_ S||_F^2 (the
-        labels of new data are unknown, so only the data term applies).
-
-        Parameters
-        ----------
-        X : array-like or scipy sparse matrix of shape (m, n_new)
-
-        Returns
-        -------
-        S : ndarray of shape (k, n_new)
-        """
-        check_is_fitted(self, "A_")
-        Xop = check_data(X)
-        check_rows(Xop, self.n_features_in_)
-        return solve_layer(fortran(self.A_, Xop.dtype), Xop,
-                           n_threads=resolve_n_threads(self.n_threads))[0]

@@ -8,7 +8,7 @@ from ._labels import encode_labels, one_hot
 from ._operand import as_operand
 from ._validation import resolve_n_threads
 
-__all__ = ["LabelTermMixin", "prepare_labels"]
+__all__ = ["LabelTermMixin", "prepare_labels", "prepare_optional_labels"]
 
 
 def prepare_labels(y, n, label_mask):
@@ -16,6 +16,16 @@ def prepare_labels(y, n, label_mask):
     unknown), weights (n,), 1.0 where known)."""
     classes, codes, known = encode_labels(y, n, label_mask)
     return classes, codes, one_hot(codes, classes.size), known.astype(np.float64)
+
+
+def prepare_optional_labels(y, n, label_mask):
+    """:func:`prepare_labels` for an estimator whose labels are optional: None when y is None
+    (a ``label_mask`` without y is an error)."""
+    if y is None:
+        if label_mask is not None:
+            raise ValueError("label_mask was given without labels y")
+        return None
+    return prepare_labels(y, n, label_mask)
 
 
 def class_scores_to_proba(Z):

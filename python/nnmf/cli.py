@@ -49,41 +49,37 @@ def _ranks(text):
     return ranks
 
 
-def _positive_int(text):
+def _parse_number(text, kind, expected):
+    """``kind(text)`` (int or float); a usage error naming what was ``expected`` otherwise."""
     try:
-        value = int(text)
+        return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+
+def _positive_int(text):
+    value = _parse_number(text, int, "a positive integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 
 
 def _threads(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    value = _parse_number(text, int, "an integer")
     if value == 0:
         raise argparse.ArgumentTypeError("must be nonzero (-1 means all cores)")
     return value
 
 
 def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    value = _parse_number(text, float, "a number in [0, 1]")
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
     return value
 
 
 def _nonnegative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _parse_number(text, float, "a number")
     if not value >= 0.0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a nonnegative number, got {text!r}")
     return value
@@ -94,11 +90,7 @@ def _df(text):
         return int(text)
     except ValueError:
         pass
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a document count or a fraction, got {text!r}") from None
+    value = _parse_number(text, float, "a document count or a fraction")
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"a fraction must lie in [0, 1], got {text!r}")
     return value

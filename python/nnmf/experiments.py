@@ -126,6 +126,15 @@ def _fit_three(X, ranks, fit_kwargs, *, seed, init, max_iter, lam, classificatio
     return dict(zip(METHODS, (hier, deep, neural)))
 
 
+def _seeded_fits(X, ranks, fit_kwargs, seeds, **settings):
+    """:func:`_fit_three` for seeds 0 .. seeds-1: yields (seed, method, model, seconds,
+    converged) for every fit, seed after seed."""
+    for seed in range(seeds):
+        fits = _fit_three(X, ranks, fit_kwargs, seed=seed, **settings)
+        for method, (model, seconds, converged) in fits.items():
+            yield seed, method, model, seconds, converged
+
+
 def _linear_probe(S, codes, train, test):
     """Accuracy on ``test`` of a least-squares classifier fitted on the ``train`` columns of
     S (k x n) to the one-hot ``codes``."""
@@ -174,16 +183,14 @@ def run_table1(data, *, seeds=10, max_iter=500, init="random", lam=1.0,
                       "supervised": {"y": y}}[mode]
             evaluate = {"semi-supervised": ~known, "supervised": np.ones_like(known)}.get(mode)
             t0 = time.perf_counter()
-            for seed in range(seeds):
-                fits = _fit_three(X, r, kwargs, seed=seed, init=init, max_iter=max_iter,
-                                  lam=lam, classification_loss=classification_loss,
-                                  n_threads=n_threads)
-                for method, (model, seconds, converged) in fits.items():
-                    acc = (np.nan if evaluate is None else
-                           float(np.mean(model.transduction_[evaluate] == y[evaluate])))
-                    records.append(dict(init=init, mode=mode, ranks=tuple(r), method=method,
-                                        seed=seed, err=float(model.reconstruction_err_),
-                                        acc=acc, time=seconds, converged=converged))
+            for seed, method, model, seconds, converged in _seeded_fits(
+                    X, r, kwargs, seeds, init=init, max_iter=max_iter, lam=lam,
+                    classification_loss=classification_loss, n_threads=n_threads):
+                acc = (np.nan if evaluate is None else
+                       float(np.mean(model.transduction_[evaluate] == y[evaluate])))
+                records.append(dict(init=init, mode=mode, ranks=tuple(r), method=method,
+                                    seed=seed, err=float(model.reconstruction_err_), acc=acc,
+                                    time=seconds, converged=converged))
             if progress is not None:
                 progress(f"table1 init={init} ranks={r} {mode}: {seeds} seed(s) in "
                          f"{time.perf_counter() - t0:.1f} s")
@@ -362,26 +369,24 @@ def run_news20(data, *, seeds=5, max_iter=500, init="random", lam=1.0,
     for mode in ("unsupervised", "semi-supervised"):
         kwargs = {} if mode == "unsupervised" else {"y": sup, "label_mask": known}
         t0 = time.perf_counter()
-        for seed in range(seeds):
-            fits = _fit_three(X, ranks, kwargs, seed=seed, init=init, max_iter=max_iter,
-                              lam=lam, classification_loss=classification_loss,
-                              n_threads=n_threads)
-            for method, (model, seconds, converged) in fits.items():
-                S0, S1 = model.S_[0], model.S_[-1]
-                acc_sub = _linear_probe(S0, sub, known, hidden)
-                if mode == "unsupervised":
-                    acc_super = _linear_probe(S1, sup, known, hidden)
-                else:
-                    acc_super = float(np.mean(model.transduction_[hidden] == sup[hidden]))
-                records.append(dict(init=init, mode=mode, ranks=tuple(ranks), method=method,
-                                    seed=seed, err=float(model.reconstruction_err_),
-                                    acc_sub=acc_sub, acc_super=acc_super, time=seconds,
-                                    converged=converged))
-                if seed == 0:
-                    topics[(init, mode, method)] = [
-                        [list(vocab[np.argsort(-P[:, j], kind="stable")[:n_words]])
-                         for j in range(P.shape[1])]
-                        for P in model.topic_matrices()]
+        for seed, method, model, seconds, converged in _seeded_fits(
+                X, ranks, kwargs, seeds, init=init, max_iter=max_iter, lam=lam,
+                classification_loss=classification_loss, n_threads=n_threads):
+            S0, S1 = model.S_[0], model.S_[-1]
+            acc_sub = _linear_probe(S0, sub, known, hidden)
+            if mode == "unsupervised":
+                acc_super = _linear_probe(S1, sup, known, hidden)
+            else:
+                acc_super = float(np.mean(model.transduction_[hidden] == sup[hidden]))
+            records.append(dict(init=init, mode=mode, ranks=tuple(ranks), method=method,
+                                seed=seed, err=float(model.reconstruction_err_),
+                                acc_sub=acc_sub, acc_super=acc_super, time=seconds,
+                                converged=converged))
+            if seed == 0:
+                topics[(init, mode, method)] = [
+                    [list(vocab[np.argsort(-P[:, j], kind="stable")[:n_words]])
+                     for j in range(P.shape[1])]
+                    for P in model.topic_matrices()]
         if progress is not None:
             progress(f"news20 init={init} {mode}: {seeds} seed(s) in "
                      f"{time.perf_counter() - t0:.1f} s")

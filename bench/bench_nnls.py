@@ -71,19 +71,29 @@ TARGET_WARM = 2.0      # warm start at least 2x faster than cold
 
 STAT = "median"   # which statistic the tables use (--stat); both go to the JSON
 LAST = {}
+RETRY = {"n": 0, "wait": 0.0}
 
 
 def timeit(fn, repeats, warmup=1):
     """Wall time (s) of fn() over `repeats` calls after `warmup` untimed calls: the median
-    (or the minimum, with --stat min). Both are left in LAST."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    LAST.update(median=statistics.median(times), min=min(times), repeats=repeats)
+    (or the minimum, with --stat min). Both are left in LAST, with the other processes' share
+    of the CPUs meanwhile. With --retry-loaded N, a timing during which other processes used
+    over 15 % of the CPUs is redone (after waiting for quiet) up to N times."""
+    for attempt in range(RETRY["n"] + 1):
+        for _ in range(warmup):
+            fn()
+        meter = LoadMeter().start()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        load = meter.stop() if sum(times) >= 0.25 else None  # /proc/stat ticks are 10 ms
+        if load is None or load <= 0.15 or attempt == RETRY["n"]:
+            break
+        wait_for_idle(RETRY["wait"], quiet=True, probe=0.3)
+    LAST.update(median=statistics.median(times), min=min(times), repeats=repeats, load=load,
+                attempts=attempt + 1)
     return LAST[STAT]
 
 
@@ -91,6 +101,8 @@ def record(res, key):
     """Store the median and min of the last timing beside res[key]."""
     res[key + "_median"], res[key + "_min"] = LAST["median"], LAST["min"]
     res[key + "_repeats"] = LAST["repeats"]
+    res[key + "_other_load"] = LAST["load"]
+    res[key + "_attempts"] = LAST["attempts"]
 
 
 def repeats_for(seconds_per_call, budget, lo=3, hi=7):
@@ -171,14 +183,46 @@ def machine_info(args):
     return info
 
 
-def wait_for_idle(max_wait, threshold=0.15):
-    """Wait (up to max_wait seconds) until other processes use under `threshold` of the CPUs."""
-    deadline = time.monotonic() + max_wait
-    while time.monotonic() < deadline:
-        busy = cpu_busy(1.0)
+def wait_for_idle(max_wait, threshold=0.15, probe=1.0, quiet=False):
+    """Wait (up to max_wait seconds) until other processes use under `threshold` of the CPUs.
+    Returns the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < max_wait:
+        busy = cpu_busy(probe)
         if busy is None or busy < threshold:
-            return
-        print(f"  (machine {100 * busy:.0f} % busy with other work; waiting)", flush=True)
+            break
+        if not quiet:
+            print(f"  (machine {100 * busy:.0f} % busy with other work; waiting)", flush=True)
+    return time.monotonic() - t0
+
+
+class LoadMeter:
+    """Fraction of all CPUs used by *other* processes between start() and stop(): the busy
+    jiffies of /proc/stat minus this process's own CPU time."""
+
+    def start(self):
+        self._t = self._snap()
+        return self
+
+    @staticmethod
+    def _snap():
+        try:
+            with open("/proc/stat") as f:
+                v = [int(x) for x in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        hz = os.sysconf("SC_CLK_TCK")
+        t = os.times()
+        idle = v[3] + (v[4] if len(v) > 4 else 0)
+        return sum(v), sum(v) - idle, (t.user + t.system) * hz
+
+    def stop(self):
+        end = self._snap()
+        if self._t is None or end is None:
+            return None
+        total = end[0] - self._t[0]
+        other = (end[1] - self._t[1]) - (end[2] - self._t[2])
+        return max(0.0, other / max(total, 1))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -275,9 +319,12 @@ def run_case(spec, args, rng):
     res = {"name": name, "m": m, "k": k, "n": n, "nnz": int(nnz), "sparse": sp.issparse(X),
            "inputs": note, "other_load_before": cpu_busy()}
     nt = _core.max_threads()
+    meter = LoadMeter().start()
+    idle = lambda: wait_for_idle(args.wait_idle_step, quiet=True, probe=0.3)
 
     # ---- floor
     ffn = floor_fn(A, X)
+    idle()
     t1 = timeit(ffn, 1, warmup=1)
     res["floor_s"] = timeit(ffn, repeats_for(t1, budget))
     record(res, "floor_s")
@@ -290,6 +337,7 @@ def run_case(spec, args, rng):
     res["ours_convergence_warnings"] = len(w)
     res["ours_mean_iter_cold"] = float(info.n_iter.mean())
     res["S_zero_fraction"] = float(np.mean(S == 0))
+    idle()
     t1 = timeit(lambda: nnmf.nnls(A, X), 1, warmup=0)
     res["ours_s"] = timeit(lambda: nnmf.nnls(A, X), repeats_for(t1, budget), warmup=0)
     record(res, "ours_s")
@@ -325,6 +373,7 @@ def run_case(spec, args, rng):
     # ---- VJP
     G = rng.standard_normal((k, n))
     vfn = lambda: nnmf.nnls_vjp(A, X, S, G, need_dX=False)
+    idle()
     t1 = timeit(vfn, 1)
     res["vjp_s"] = timeit(vfn, repeats_for(t1, budget), warmup=0)
     record(res, "vjp_s")
@@ -366,6 +415,7 @@ def run_case(spec, args, rng):
     res["warm_vs_cold_max_rel_obj_diff"] = float(np.max(np.abs(fw - fc) / np.maximum(fc, 1e-300)))
     cold = lambda: nnmf.nnls(A2, X)
     warm = lambda: nnmf.nnls(A2, X, init=S)
+    idle()
     t1 = timeit(cold, 1, warmup=0)
     r = repeats_for(t1, budget)
     res["cold_s"] = timeit(cold, r, warmup=0)
@@ -378,6 +428,7 @@ def run_case(spec, args, rng):
 
     # ---- breakdown of our time (internals; skipped if they move)
     try:
+        idle()
         res["breakdown"] = breakdown(A, A2, X, S, G, nt, budget)
         print("  breakdown (ms): " + ", ".join(f"{k_}={v*1e3:.2f}"
                                               for k_, v in res["breakdown"].items()), flush=True)
@@ -391,11 +442,16 @@ def run_case(spec, args, rng):
     res["vjp_over_floor"] = res["vjp_s"] / res["floor_s"]
     res["pinv_over_vjp"] = res["pinv_s"] / res["vjp_s"]
     res["cold_over_warm"] = res["cold_s"] / res["warm_s"]
+    # the same ratios from the fastest repeat (less sensitive to other load on the machine)
+    res["ours_over_floor_min"] = res["ours_s_min"] / res["floor_s_min"]
+    res["vjp_over_floor_min"] = res["vjp_s_min"] / res["floor_s_min"]
+    res["cold_over_warm_min"] = res["cold_s_min"] / res["warm_s_min"]
     res["pass_floor"] = None if m < 1000 else bool(res["ours_over_floor"] <= TARGET_FLOOR)
     res["pass_scipy"] = bool(res["scipy_over_ours"] >= TARGET_SCIPY)
     res["pass_vjp"] = bool(res["vjp_over_floor"] <= TARGET_VJP)
     res["pass_warm"] = bool(res["cold_over_warm"] >= TARGET_WARM)
     res["case_wall_s"] = time.perf_counter() - t_start
+    res["other_load_during"] = meter.stop()
     res["other_load_after"] = cpu_busy()
     return res
 
@@ -473,14 +529,18 @@ def markdown(results, info, cmd):
              f"OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}, GOMP_SPINCOUNT={info['GOMP_SPINCOUNT']}; "
              f"dtype {info['dtype']}")
     L.append(f"- {info['platform']}")
+    if RETRY["n"]:
+        L.append(f"- Timings of 0.25 s or more during which other processes used over 15 % of the "
+                 f"CPUs were redone, up to {RETRY['n']} times (per-timing load in the JSON)")
     loads = ", ".join(
-        f"{case_label(r)}: {pct(r.get('other_load_before'))} / {pct(r.get('other_load_after'))}"
+        f"{case_label(r)}: {pct(r.get('other_load_before'))} / "
+        f"{pct(r.get('other_load_during'))} / {pct(r.get('other_load_after'))}"
         for r in results)
-    L.append(f"- Other load on the machine (CPU busy while the benchmark slept 0.5 s, before / "
-             f"after each case; anything well above 0 % skews timings on 2 cores): {loads}")
+    L.append(f"- Other processes' share of the CPUs before / during / after each case (anything "
+             f"well above 0 % skews timings on 2 cores): {loads}")
     L.append("")
     L.append(f"Timings: one warm-up call, then the {STAT} of 3 to 7 repeats (1 or 3 for the scipy and pinv loops; "
-             "the JSON has both median and min). Times in ms. *floor* = numpy `A.T @ X` + `A.T @ A` "
+             f"the JSON has both median and min; the *(by min)* columns give the ratio of the fastest repeats, and the pass/fail marks use the {STAT}). Times in ms. *floor* = numpy `A.T @ X` + `A.T @ A` "
              "(sparse X: scipy `X.T @ A` + `A.T @ A`). The scipy loop and the pinv formula are "
              "timed on a random subset of columns (shown as timed/n) and extrapolated linearly "
              "to all n columns where the subset is smaller than n. Inputs: A and X uniform "
@@ -492,12 +552,13 @@ def markdown(results, info, cmd):
     L.append(f"Targets: ours/floor <= {TARGET_FLOOR:g} (m >= 1000); scipy/ours >= "
              f"{TARGET_SCIPY:g}.")
     L.append("")
-    L.append("| case (m, k, n) | floor | nnmf.nnls | ours/floor | <=2x floor | scipy loop "
+    L.append("| case (m, k, n) | floor | nnmf.nnls | ours/floor | (by min) | <=2x floor | scipy loop "
              "| cols timed | scipy/ours | >=100x | max rel obj diff vs scipy | iters/col | zeros in S |")
-    L.append("|---|---:|---:|---:|:-:|---:|---:|---:|:-:|---:|---:|---:|")
+    L.append("|---|---:|---:|---:|---:|:-:|---:|---:|---:|:-:|---:|---:|---:|")
     for r in results:
         L.append(f"| {case_label(r)} | {fmt_ms(r['floor_s'])} | {fmt_ms(r['ours_s'])} "
-                 f"| {r['ours_over_floor']:.2f} | {mark(r['pass_floor'])} "
+                 f"| {r['ours_over_floor']:.2f} | {r['ours_over_floor_min']:.2f} "
+                 f"| {mark(r['pass_floor'])} "
                  f"| {fmt_ms(r['scipy_s'])}{' (est.)' if r['scipy_extrapolated'] else ''} "
                  f"| {r['scipy_cols_timed']}/{r['n']} | {r['scipy_over_ours']:,.0f} "
                  f"| {mark(r['pass_scipy'])} | {r['max_rel_obj_diff']:.1e} "
@@ -511,12 +572,13 @@ def markdown(results, info, cmd):
     L.append(f"Target: vjp/floor <= {TARGET_VJP:g}. *rel diff* = ||dA_ours - dA_pinv||_F / "
              "||dA_pinv||_F on the pinv-timed columns (G standard normal).")
     L.append("")
-    L.append("| case (m, k, n) | floor | nnls_vjp | vjp/floor | <=3x floor | pinv formula "
-             "| cols timed | pinv/vjp | rel diff vs pinv |")
-    L.append("|---|---:|---:|---:|:-:|---:|---:|---:|---:|")
+    L.append("| case (m, k, n) | floor | nnls_vjp | vjp/floor | (by min) | <=3x floor "
+             "| pinv formula | cols timed | pinv/vjp | rel diff vs pinv |")
+    L.append("|---|---:|---:|---:|---:|:-:|---:|---:|---:|---:|")
     for r in results:
         L.append(f"| {case_label(r)} | {fmt_ms(r['floor_s'])} | {fmt_ms(r['vjp_s'])} "
-                 f"| {r['vjp_over_floor']:.2f} | {mark(r['pass_vjp'])} "
+                 f"| {r['vjp_over_floor']:.2f} | {r['vjp_over_floor_min']:.2f} "
+                 f"| {mark(r['pass_vjp'])} "
                  f"| {fmt_ms(r['pinv_s'])}{' (est.)' if r['pinv_extrapolated'] else ''} "
                  f"| {r['pinv_cols_timed']}/{r['n']} | {r['pinv_over_vjp']:,.0f} "
                  f"| {r['vjp_rel_diff_vs_pinv']:.1e} |")
@@ -525,12 +587,13 @@ def markdown(results, info, cmd):
     L.append("")
     L.append(f"Target: cold/warm >= {TARGET_WARM:g}.")
     L.append("")
-    L.append("| case (m, k, n) | cold | warm | cold/warm | >=2x | iters/col cold | "
+    L.append("| case (m, k, n) | cold | warm | cold/warm | (by min) | >=2x | iters/col cold | "
              "iters/col warm | max rel obj diff warm vs cold |")
-    L.append("|---|---:|---:|---:|:-:|---:|---:|---:|")
+    L.append("|---|---:|---:|---:|---:|:-:|---:|---:|---:|")
     for r in results:
         L.append(f"| {case_label(r)} | {fmt_ms(r['cold_s'])} | {fmt_ms(r['warm_s'])} "
-                 f"| {r['cold_over_warm']:.2f} | {mark(r['pass_warm'])} "
+                 f"| {r['cold_over_warm']:.2f} | {r['cold_over_warm_min']:.2f} "
+                 f"| {mark(r['pass_warm'])} "
                  f"| {r['cold_mean_iter']:.1f} | {r['warm_mean_iter']:.1f} "
                  f"| {r['warm_vs_cold_max_rel_obj_diff']:.1e} |")
     L.append("")
@@ -576,6 +639,11 @@ def main(argv=None):
                    help="A for the 20News case: from a quick rank-k NMF (default) or random")
     p.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
                    help="before each case, wait up to SECONDS for other load to drop below 15 %%")
+    p.add_argument("--wait-idle-step", type=float, default=0.0, metavar="SECONDS",
+                   help="also wait up to SECONDS for quiet before each timed quantity")
+    p.add_argument("--retry-loaded", type=int, default=0, metavar="N",
+                   help="redo a timing up to N times when other processes used over 15 %% of "
+                        "the CPUs during it (waiting up to --wait-idle-step seconds for quiet)")
     p.add_argument("--stat", choices=["median", "min"], default="median",
                    help="statistic of the repeats shown in the tables (JSON has both)")
     p.add_argument("--only", type=int, nargs="*", default=None,
@@ -584,6 +652,7 @@ def main(argv=None):
     q = args.quick
     global STAT
     STAT = args.stat
+    RETRY.update(n=args.retry_loaded, wait=args.wait_idle_step)
     args.budget = args.budget if args.budget is not None else (0.3 if q else 2.0)
     args.scipy_budget = args.scipy_budget if args.scipy_budget is not None else (0.5 if q else 4.0)
     args.pinv_budget = args.pinv_budget if args.pinv_budget is not None else (0.5 if q else 3.0)

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <tuple>
 
+#include "nnmf/gram.hpp"
 #include "nnmf/nnls.hpp"
 #include "nnmf/parallel.hpp"
 #include "nnmf/sparse.hpp"
@@ -52,6 +53,7 @@ void bind_dtype(py::module_& m) {
   const auto guard = py::call_guard<py::gil_scoped_release>();
   m.def("nnls_gram", &nnls_gram<T>, "gram"_a.noconvert(), "C"_a.noconvert(),
         "init"_a.noconvert(), "max_iter"_a, "tol"_a, "n_threads"_a, guard);
+  m.def("gram", &nnmf::gram<T>, "A"_a.noconvert(), "n_threads"_a, guard);
   m.def("support_solve", &nnmf::support_solve<T>, "gram"_a.noconvert(), "S"_a.noconvert(),
         "R"_a.noconvert(), "n_threads"_a, guard);
   m.def("dense_times_csc", &dense_times_csc<T, std::int32_t>, "B"_a.noconvert(),

@@ -74,7 +74,7 @@ struct ScaledGram {
   bool has_inverse() const { return H.size() > 0; }
 
   // Below this reciprocal condition number the dual form's explicit inverse is not trusted;
-  // below kRefineRcond its solves get a step of iterative refinement (primal ones always do).
+  // below kRefineRcond the passive-set solves get a step of iterative refinement.
   static constexpr double kMinRcond = 1e-6;
   static constexpr double kRefineRcond = 1e-3;
 };
@@ -300,13 +300,13 @@ class ColumnSolver {
     }
   }
 
-  // z <- G[P,P]^{-1} c[P] (a k-vector, zero outside P), refined once unless the dual form's
-  // G is well conditioned enough not to need it.
+  // z <- G[P,P]^{-1} c[P] (a k-vector, zero outside P), refined once unless G is well
+  // conditioned enough not to need it (then so is every G[P,P], a principal submatrix).
   void solve_passive() {
     const int k = k_;
     std::fill(y_.begin(), y_.end(), 0.0);
     passive_solve(c_.data(), z_.data());
-    if (dual_mode_ && gram_.rcond > ScaledGram::kRefineRcond) return;
+    if (gram_.rcond > ScaledGram::kRefineRcond) return;
     const double* G = gram_.G.data();
     for (int i = 0; i < k; ++i) w_[i] = in_p_[i] ? c_[i] : 0.0;
     for (int j = 0; j < k; ++j) {

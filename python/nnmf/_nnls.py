@@ -37,9 +37,9 @@ def _check_A(A, X_shape):
     return A
 
 
-def _gram(A):
-    A64 = A.astype(np.float64, copy=False)
-    return fortran(A64.T @ A64, np.float64)
+def _gram(A, n_threads):
+    """A^T A in float64, computed by the core (see cpp/nnmf/gram.hpp for why not BLAS)."""
+    return _core.gram(fortran(A, float_dtype(A)), n_threads)
 
 
 def _check_optional(M, name, shape, dtype):
@@ -130,12 +130,12 @@ def solve_layer(A, Xop, init=None, *, n_threads, max_iter=0, tol=0.0):
     with np.errstate(over="ignore", invalid="ignore"):
         C = fortran(Xop.tdot(A, n_threads), A.dtype)
     Xop.ensure_finite(C, "A")
-    S, n_iter, converged = _core.nnls_gram(_gram(A), C, init, max_iter, tol, n_threads)
+    S, n_iter, converged = _core.nnls_gram(_gram(A, n_threads), C, init, max_iter, tol, n_threads)
     return S, C, n_iter, converged
 
 
 def _support_solve(A, S, R, n_threads, dtype):
-    return _core.support_solve(_gram(A), fortran(S, dtype), fortran(R, dtype), n_threads)
+    return _core.support_solve(_gram(A, n_threads), fortran(S, dtype), fortran(R, dtype), n_threads)
 
 
 def nnls_vjp(A, X, S, G, *, need_dX=True, n_threads=None):

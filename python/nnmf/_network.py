@@ -25,13 +25,6 @@ from ._validation import fortran
 __all__ = ["Batch", "Network"]
 
 
-def _dense_operand(S):
-    """A small dense S as an Operand without re-validating it (it comes from the core)."""
-    op = object.__new__(Operand)
-    op.dtype, op.shape, op.is_sparse, op._dense = S.dtype, S.shape, False, S
-    return op
-
-
 @dataclass
 class Batch:
     """The columns ``idx`` (None = all) of the training data and their scale factors."""
@@ -84,7 +77,7 @@ class Network:
             if l == 0:
                 C0 = C
             Ss.append(S)
-            Z = _dense_operand(S)
+            Z = Operand.trusted(S)
         return Ss, C0
 
     # -- objective -----------------------------------------------------------------------
@@ -138,7 +131,7 @@ class Network:
             A = fortran(As[l], dt)
             if G is None:
                 G = np.zeros_like(Ss[l])
-            dA, dZ = vjp_layer(A, _dense_operand(Ss[l - 1]), Ss[l], fortran(G, dt),
+            dA, dZ = vjp_layer(A, Operand.trusted(Ss[l - 1]), Ss[l], fortran(G, dt),
                                n_threads=self.n_threads, need_dX=True)
             grads[l] = dA if term.gA[l] is None else dA + a * term.gA[l]
             G = dZ if gS[l - 1] is None else dZ + gS[l - 1]

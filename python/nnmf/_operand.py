@@ -39,6 +39,24 @@ class Operand:
         else:
             self._dense = X.astype(self.dtype, copy=False)
 
+    @classmethod
+    def _prepared(cls, name, shape, *, dense=None, csc=None, csr=None):
+        """An Operand from arrays already checked and laid out (no validation, no copy)."""
+        op = object.__new__(cls)
+        op.name, op.shape, op._unchecked = name, tuple(shape), False
+        op.is_sparse = dense is None
+        op.dtype = (csc if op.is_sparse else dense).dtype
+        if op.is_sparse:
+            op._csc, op._csr = csc, csr
+        else:
+            op._dense = dense
+        return op
+
+    @classmethod
+    def trusted(cls, S, name="S"):
+        """A dense matrix the core produced (finite, of a float dtype) as an Operand."""
+        return cls._prepared(name, S.shape, dense=S)
+
     def ensure_finite(self, product, factor_name):
         """Raise a ValueError naming the culprit if a product of X with a factor is not
         finite: X holds NaN or infinity, or the product overflowed."""
@@ -75,15 +93,13 @@ class Operand:
     def transpose(self):
         """X^T as an Operand, without copying the data: a dense X^T is a view; a sparse X^T
         reuses X's CSR arrays as its CSC (built once and cached) and X's CSC as its CSR."""
-        Xt = object.__new__(Operand)
-        Xt.dtype, Xt.shape, Xt.is_sparse = self.dtype, self.shape[::-1], self.is_sparse
-        if self.is_sparse:
-            if self._csr is None:
-                self._csr = self._csc.tocsr()
-            Xt._csc, Xt._csr = self._csr.T, self._csc.T  # .T of CSR is CSC and vice versa
-        else:
-            Xt._dense = self._dense.T
-        return Xt
+        name = f"{self.name}^T"
+        if not self.is_sparse:
+            return Operand._prepared(name, self.shape[::-1], dense=self._dense.T)
+        if self._csr is None:
+            self._csr = self._csc.tocsr()
+        # .T of CSR is CSC and vice versa
+        return Operand._prepared(name, self.shape[::-1], csc=self._csr.T, csr=self._csc.T)
 
     def columns(self, idx):
         """The columns idx (an integer array) of X as a new Operand (a copy of those

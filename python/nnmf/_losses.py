@@ -47,9 +47,9 @@ class DataTerm:
     U: Optional[np.ndarray] = None
 
 
-def _gram_sq(Xsq, C, A, Z):
-    """||X - A Z||^2 from ||X||^2, C = A^T X and A^T A (float64)."""
-    return Xsq - 2.0 * np.vdot(C, Z) + np.vdot((A.T @ A) @ Z, Z)
+def _gram_sq(Xsq, C, G, Z):
+    """||X - A Z||^2 from ||X||^2, C = A^T X and G = A^T A (float64)."""
+    return Xsq - 2.0 * np.vdot(C, Z) + np.vdot(G @ Z, Z)
 
 
 def _chain(As, start, stop, size):
@@ -60,7 +60,7 @@ def _chain(As, start, stop, size):
     return np.eye(size) if out is None else out
 
 
-def energy(Xsq, As, Ss, C0, *, X=None, mask=None):
+def energy(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
     """E = 1/2 sum_l ||S_{l-1} - A_l S_l||^2.
 
     Parameters
@@ -75,6 +75,8 @@ def energy(Xsq, As, Ss, C0, *, X=None, mask=None):
         The dense data; needed only with ``mask``.
     mask : ndarray of shape (m, n), default=None
         0/1 weights of X's entries in the layer-0 term (1 = observed).
+    G0 : ndarray of shape (k_0, k_0), default=None
+        A_0^T A_0 when the caller has it (computed otherwise).
 
     Returns
     -------
@@ -85,8 +87,9 @@ def energy(Xsq, As, Ss, C0, *, X=None, mask=None):
     gS, gA = [None] * (L + 1), [None] * (L + 1)
     U = None
     if mask is None:
-        value = 0.5 * _gram_sq(Xsq, C0, A0, S0)
-        gS[0] = (A0.T @ A0) @ S0 - C0
+        G0 = A0.T @ A0 if G0 is None else G0
+        value = 0.5 * _gram_sq(Xsq, C0, G0, S0)
+        gS[0] = G0 @ S0 - C0
         gA[0] = A0 @ (S0 @ S0.T)
         U = -S0
     else:
@@ -104,7 +107,7 @@ def energy(Xsq, As, Ss, C0, *, X=None, mask=None):
     return DataTerm(float(value), gS, gA, U)
 
 
-def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None):
+def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
     """R = 1/2 ||X - A_0 A_1 ... A_L S_L||^2 (arguments as in :func:`energy`).
 
     With P = A_0 Q: dR/dS_L = P^T (P S_L - X) and dR/dA_l = (A_0...A_{l-1})^T dR/dP
@@ -119,7 +122,7 @@ def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None):
     gS, gA = [None] * (L + 1), [None] * (L + 1)
     U = None
     if mask is None:
-        G0 = A0.T @ A0
+        G0 = A0.T @ A0 if G0 is None else G0
         value = 0.5 * (Xsq - 2.0 * np.vdot(C0, T) + np.vdot(G0 @ T, T))
         E0 = G0 @ T - C0                     # A_0^T (P S_L - X), k_0 x n
         gS[L] = Q.T @ E0
@@ -142,10 +145,10 @@ def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None):
     return DataTerm(float(value), gS, gA, U)
 
 
-def data_term(loss, Xsq, As, Ss, C0, *, X=None, mask=None):
+def data_term(loss, Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
     """Dispatch on ``loss`` in {"energy", "reconstruction"}."""
     fn = energy if loss == "energy" else reconstruction
-    return fn(Xsq, As, Ss, C0, X=X, mask=mask)
+    return fn(Xsq, As, Ss, C0, X=X, mask=mask, G0=G0)
 
 
 def supervision_l2(B, SL, Y, weights):

@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 
 from . import _losses
-from ._nnls import solve_layer, vjp_layer
+from ._nnls import gram, solve_layer, vjp_layer
 from ._operand import Operand
 from ._validation import fortran
 
@@ -46,6 +46,7 @@ class Context:
     B: Optional[np.ndarray]
     Ss: list
     C0: np.ndarray
+    Gs: list                         # A_l^T A_l (float64), formed once per point
     batch: Batch
     value: float
     data: float
@@ -68,17 +69,21 @@ class Network:
     # -- forward -------------------------------------------------------------------------
     def forward(self, As, Xop, S_init=None):
         """S_l = q(S_{l-1}, A_l) for every layer, warm-started from S_init (a list or
-        None). Returns (Ss, C0) with C0 = A_0^T X."""
-        Ss, C0 = [], None
+        None). Returns (Ss, C0, Gs) with C0 = A_0^T X and Gs the Gram matrices A_l^T A_l,
+        which the loss and the gradient at this point reuse."""
+        Ss, Gs, C0 = [], [], None
         Z = Xop
         for l, A in enumerate(As):
             init = None if S_init is None else fortran(S_init[l], self.dtype)
-            S, C, _, _ = solve_layer(fortran(A, self.dtype), Z, init, n_threads=self.n_threads)
+            A = fortran(A, self.dtype)
+            G = gram(A, self.n_threads)
+            S, C, _, _ = solve_layer(A, Z, init, n_threads=self.n_threads, G=G)
             if l == 0:
                 C0 = C
             Ss.append(S)
+            Gs.append(G)
             Z = Operand.trusted(S)
-        return Ss, C0
+        return Ss, C0, Gs
 
     # -- objective -----------------------------------------------------------------------
     def split(self, params):
@@ -90,15 +95,15 @@ class Network:
     def evaluate(self, params, batch, S_init=None):
         """The objective at params on a batch. Returns (value, Context)."""
         As, B = self.split(params)
-        Ss, C0 = self.forward(As, batch.Xop, S_init)
-        return self.evaluate_at(As, B, Ss, C0, batch)
+        Ss, C0, Gs = self.forward(As, batch.Xop, S_init)
+        return self.evaluate_at(As, B, Ss, C0, Gs, batch)
 
-    def evaluate_at(self, As, B, Ss, C0, batch):
+    def evaluate_at(self, As, B, Ss, C0, Gs, batch):
         As64 = [A.astype(np.float64, copy=False) for A in As]
         Ss64 = [S.astype(np.float64, copy=False) for S in Ss]
         C064 = C0.astype(np.float64, copy=False)
         term = _losses.data_term(self.loss, batch.Xsq, As64, Ss64, C064, X=batch.X,
-                                 mask=batch.mask)
+                                 mask=batch.mask, G0=Gs[0])
         data = batch.data_scale * term.value
         sup, sup_grads = 0.0, None
         if B is not None:
@@ -106,8 +111,8 @@ class Network:
                   else _losses.supervision_cross_entropy)
             raw, gS, gB = fn(B, Ss64[-1], batch.Y, batch.weights)
             sup, sup_grads = batch.sup_scale * raw, (gS, gB)
-        rel_err = reconstruction_error(batch.Xsq, As64, Ss64[-1], C064)
-        return data + sup, Context(As, B, Ss, C0, batch, data + sup, data, sup, rel_err,
+        rel_err = reconstruction_error(batch.Xsq, As64, Ss64[-1], C064, Gs[0])
+        return data + sup, Context(As, B, Ss, C0, Gs, batch, data + sup, data, sup, rel_err,
                                    term, sup_grads)
 
     # -- gradient ------------------------------------------------------------------------
@@ -132,14 +137,14 @@ class Network:
             if G is None:
                 G = np.zeros_like(Ss[l])
             dA, dZ = vjp_layer(A, Operand.trusted(Ss[l - 1]), Ss[l], fortran(G, dt),
-                               n_threads=self.n_threads, need_dX=True)
+                               n_threads=self.n_threads, need_dX=True, gram_A=ctx.Gs[l])
             grads[l] = dA if term.gA[l] is None else dA + a * term.gA[l]
             G = dZ if gS[l - 1] is None else dZ + gS[l - 1]
         # Layer 0: its VJP's X W_0^T and the loss's X U^T share one pass over X.
         A0, S0 = fortran(As[0], dt), Ss[0]
         g0, _ = vjp_layer(A0, batch.Xop, S0, fortran(np.zeros_like(S0) if G is None else G, dt),
                           n_threads=self.n_threads, need_dX=False,
-                          extra=None if term.U is None else a * term.U)
+                          extra=None if term.U is None else a * term.U, gram_A=ctx.Gs[0])
         if term.gA[0] is not None:
             g0 = g0 + a * term.gA[0]
         grads[0] = g0
@@ -148,13 +153,15 @@ class Network:
         return grads
 
 
-def reconstruction_error(Xsq, As, SL, C0):
-    """||X - A_0 ... A_L S_L||_F / ||X||_F from the Gram algebra (no m x n matrix)."""
+def reconstruction_error(Xsq, As, SL, C0, G0=None):
+    """||X - A_0 ... A_L S_L||_F / ||X||_F from the Gram algebra (no m x n matrix);
+    G0 = A_0^T A_0 when the caller has it."""
     if Xsq <= 0:
         return 0.0
     A0 = As[0]
+    G0 = A0.T @ A0 if G0 is None else G0
     T = SL
     for A in reversed(As[1:]):
         T = A @ T
-    sq = Xsq - 2.0 * np.vdot(C0, T) + np.vdot((A0.T @ A0) @ T, T)
+    sq = Xsq - 2.0 * np.vdot(C0, T) + np.vdot(G0 @ T, T)
     return float(np.sqrt(max(sq, 0.0) / Xsq))

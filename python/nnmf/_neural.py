@@ -501,7 +501,7 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         """Set the fitted attributes from params: a full forward pass gives S_."""
         As, B = net.split(params)
         self.A_ = [np.asarray(A, dtype=dtype) for A in As]
-        Ss, C0 = net.forward(self.A_, Xop, store)
+        Ss, C0, Gs = net.forward(self.A_, Xop, store)
         self.S_ = [np.asarray(S) for S in Ss]
         self.B_ = np.asarray(B, dtype=np.float64) if supervised else None
         self.history_ = {key: np.asarray(values, dtype=np.float64)
@@ -509,7 +509,7 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         self.n_iter_ = len(self.history_["loss"])
         self.reconstruction_err_ = reconstruction_error(
             Xop.sqnorm(), [A.astype(np.float64) for A in self.A_],
-            self.S_[-1].astype(np.float64), C0.astype(np.float64))
+            self.S_[-1].astype(np.float64), C0.astype(np.float64), Gs[0])
         if supervised:
             self._set_transduction(self.S_[-1])
 

@@ -37,7 +37,7 @@ def _check_A(A, X_shape):
     return A
 
 
-def _gram(A, n_threads):
+def gram(A, n_threads):
     """A^T A in float64, computed by the core (see cpp/nnmf/gram.hpp for why not BLAS)."""
     return _core.gram(fortran(A, float_dtype(A)), n_threads)
 
@@ -120,22 +120,24 @@ def nnls(A, X, *, init=None, max_iter=None, tol=None, n_threads=None, return_inf
     return (S, NNLSInfo(n_iter, converged)) if return_info else S
 
 
-def solve_layer(A, Xop, init=None, *, n_threads, max_iter=0, tol=0.0):
+def solve_layer(A, Xop, init=None, *, n_threads, max_iter=0, tol=0.0, G=None):
     """The layer on validated inputs (A of Xop's dtype; init Fortran-ordered or None).
     Returns (S, C, n_iter, converged) with C = A^T X, which loss evaluations reuse.
-    max_iter/tol <= 0 select the core's defaults."""
+    max_iter/tol <= 0 select the core's defaults; G = gram(A) when the caller has it."""
     k, n = A.shape[1], Xop.shape[1]
     if init is None:
         init = np.zeros((k, n), dtype=A.dtype, order="F")
     with np.errstate(over="ignore", invalid="ignore"):
         C = fortran(Xop.tdot(A, n_threads), A.dtype)
     Xop.ensure_finite(C, "A")
-    S, n_iter, converged = _core.nnls_gram(_gram(A, n_threads), C, init, max_iter, tol, n_threads)
+    G = gram(A, n_threads) if G is None else G
+    S, n_iter, converged = _core.nnls_gram(G, C, init, max_iter, tol, n_threads)
     return S, C, n_iter, converged
 
 
-def _support_solve(A, S, R, n_threads, dtype):
-    return _core.support_solve(_gram(A, n_threads), fortran(S, dtype), fortran(R, dtype), n_threads)
+def _support_solve(A, S, R, n_threads, dtype, G=None):
+    G = gram(A, n_threads) if G is None else G
+    return _core.support_solve(G, fortran(S, dtype), fortran(R, dtype), n_threads)
 
 
 def nnls_vjp(A, X, S, G, *, need_dX=True, n_threads=None):
@@ -176,12 +178,13 @@ def nnls_vjp(A, X, S, G, *, need_dX=True, n_threads=None):
                      n_threads=resolve_n_threads(n_threads), need_dX=need_dX)
 
 
-def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None):
+def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None, gram_A=None):
     """nnls_vjp on validated inputs (A of the working dtype). Returns (dA, dX or None).
     With extra (k x n), dA gains X extra^T in the same pass over X (a loss term's gradient
-    of that form, e.g. the reconstruction loss's, shares the product)."""
+    of that form, e.g. the reconstruction loss's, shares the product). gram_A = gram(A) when
+    the caller has it."""
     dtype = A.dtype
-    W = _support_solve(A, S, G, n_threads, dtype)
+    W = _support_solve(A, S, G, n_threads, dtype, gram_A)
     SW = S.astype(dtype, copy=False) @ W.T
     coef = W if extra is None else W + extra
     with np.errstate(over="ignore", invalid="ignore"):

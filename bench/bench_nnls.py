@@ -44,6 +44,7 @@ import nnmf
 from nnmf import _core
 from nnmf import _nnls
 from nnmf._operand import as_operand
+from _common import LoadMeter  # bench/ is on sys.path when a script here runs
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -195,37 +196,6 @@ def wait_for_idle(max_wait, threshold=0.15, probe=1.0, quiet=False):
             print(f"  (machine {100 * busy:.0f} % busy with other work; waiting)", flush=True)
     return time.monotonic() - t0
 
-
-class LoadMeter:
-    """Fraction of all CPUs used by *other* processes between start() and stop(): the busy
-    jiffies of /proc/stat minus this process's own CPU time."""
-
-    def start(self):
-        self._t = self._snap()
-        return self
-
-    @staticmethod
-    def _snap():
-        try:
-            with open("/proc/stat") as f:
-                v = [int(x) for x in f.readline().split()[1:]]
-        except (OSError, ValueError):
-            return None
-        hz = os.sysconf("SC_CLK_TCK")
-        t = os.times()
-        idle = v[3] + (v[4] if len(v) > 4 else 0)
-        return sum(v), sum(v) - idle, (t.user + t.system) * hz
-
-    def stop(self):
-        end = self._snap()
-        if self._t is None or end is None:
-            return None
-        total = end[0] - self._t[0]
-        other = (end[1] - self._t[1]) - (end[2] - self._t[2])
-        return max(0.0, other / max(total, 1))
-
-
-# --------------------------------------------------------------------------- inputs
 
 def make_inputs(kind, m, k, n, rng, news_A):
     """(name, A, X, note) for one case; nonnegative uniform random A and X."""

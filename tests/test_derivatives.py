@@ -342,8 +342,11 @@ def test_float32():
     dA_s, dX_s = nnmf.nnls_vjp(A, sp.csr_matrix(X), S, G)
     assert dA_s.dtype == np.float32
     assert_close_rel(dA_s, dA, 1e2 * EPS32)
-    # any float64 operand makes the computation float64
-    assert nnmf.nnls_vjp(A, X, S64, G)[0].dtype == np.float64
+    # any float64 operand makes the computation float64, the products with X included
+    for Xf in (X, sp.csr_matrix(X)):
+        Xd = Xf.astype(np.float64)
+        np.testing.assert_array_equal(nnmf.nnls_vjp(A, Xf, S64, G)[0],
+                                      nnmf.nnls_vjp(A.astype(np.float64), Xd, S64, G)[0])
     assert nnmf.nnls_jvp(A, X, S, E64, None).dtype == np.float64
 
 

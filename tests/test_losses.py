@@ -120,14 +120,19 @@ def test_loss_values_match_dense_formulas(n_layers):
     expected = 0.5 * sum(np.linalg.norm((Ss[l - 1] if l else X) - As[l] @ Ss[l]) ** 2
                          for l in range(n_layers))
     assert energy.value == pytest.approx(expected, rel=1e-10)
+    # the coefficient form of the layer-0 term's dE/dA_0: X U^T + A_0 K = -(X - A_0 S_0) S_0^T
+    assert energy.gA[0] is None
+    np.testing.assert_allclose(X @ energy.U.T + As[0] @ energy.K,
+                               -(X - As[0] @ Ss[0]) @ Ss[0].T, rtol=1e-9, atol=1e-9)
     P = np.linalg.multi_dot(As) if n_layers > 1 else As[0]
     rec = _losses.reconstruction(Xsq, As, Ss, C0)
     assert rec.value == pytest.approx(0.5 * np.linalg.norm(X - P @ Ss[-1]) ** 2, rel=1e-10)
     assert reconstruction_error(Xsq, As, Ss[-1], C0) == pytest.approx(
         np.linalg.norm(X - P @ Ss[-1]) / np.linalg.norm(X), rel=1e-10)
-    # the X-coefficient form of dR/dA_0: X U^T + gA[0] = -(X - P S_L) (Q S_L)^T
+    # the coefficient form of dR/dA_0: X U^T + A_0 K = -(X - P S_L) (Q S_L)^T
     Q = np.linalg.multi_dot(As[1:]) if n_layers > 2 else (As[1] if n_layers == 2 else np.eye(6))
-    dA0 = X @ rec.U.T + rec.gA[0]
+    assert rec.gA[0] is None
+    dA0 = X @ rec.U.T + As[0] @ rec.K
     np.testing.assert_allclose(dA0, -(X - P @ Ss[-1]) @ (Q @ Ss[-1]).T, rtol=1e-9, atol=1e-9)
 
 

@@ -481,9 +481,11 @@ def test_float32():
     S32s = nnmf.nnls(A, sp.csc_matrix(X))
     assert S32s.dtype == np.float32
     np.testing.assert_allclose(S32s, S32, rtol=0, atol=1e-5 * S32.max())
-    # mixed precision computes in float64
+    # mixed precision computes in float64 throughout: float32 X is converted exactly, so
+    # the result is bitwise the all-float64 one (with dense and sparse X)
+    np.testing.assert_array_equal(nnmf.nnls(A64, X), S64)
+    np.testing.assert_array_equal(nnmf.nnls(A64, sp.csc_matrix(X)), nnmf.nnls(A64, sp.csc_matrix(X64)))
     assert nnmf.nnls(A, X64).dtype == np.float64
-    assert nnmf.nnls(A64, X).dtype == np.float64
     assert nnmf.nnls(A, X, init=S64.astype(np.float32)).dtype == np.float32
 
 

@@ -1,6 +1,7 @@
 // The pybind11 module nnmf._core: shape checks, GIL release and calls into the C++ core.
 // Arrays arrive already validated and laid out by python/nnmf/_validation.py (column-major,
-// one dtype), so every Eigen::Ref below binds without a copy (.noconvert()).
+// one dtype; a tall A in either order), so every Eigen::Ref below binds without a copy
+// (.noconvert()).
 #include <pybind11/eigen.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -8,11 +9,11 @@
 #include <cstdint>
 #include <tuple>
 
-#include "nnmf/gram.hpp"
 #include "nnmf/nnls.hpp"
 #include "nnmf/parallel.hpp"
 #include "nnmf/sparse.hpp"
 #include "nnmf/support_solve.hpp"
+#include "nnmf/tall.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -21,6 +22,8 @@ namespace {
 
 template <class T>
 using RefC = Eigen::Ref<const nnmf::MatrixC<T>>;
+template <class T>
+using RefR = Eigen::Ref<const nnmf::MatrixR<T>>;
 using RefGram = Eigen::Ref<const nnmf::MatrixXdC>;
 
 template <class T>
@@ -53,7 +56,13 @@ void bind_dtype(py::module_& m) {
   const auto guard = py::call_guard<py::gil_scoped_release>();
   m.def("nnls_gram", &nnls_gram<T>, "gram"_a.noconvert(), "C"_a.noconvert(),
         "init"_a.noconvert(), "max_iter"_a, "tol"_a, "n_threads"_a, guard);
-  m.def("gram", &nnmf::gram<T>, "A"_a.noconvert(), "n_threads"_a, guard);
+  // A tall A binds in either memory order (pybind11 tries the overloads without conversion first).
+  m.def("gram", &nnmf::gram<RefC<T>>, "A"_a.noconvert(), "n_threads"_a, guard);
+  m.def("gram", &nnmf::gram<RefR<T>>, "A"_a.noconvert(), "n_threads"_a, guard);
+  m.def("subtract_product", &nnmf::subtract_product<T, RefC<T>>, "Y"_a.noconvert(),
+        "A"_a.noconvert(), "M"_a.noconvert(), "n_threads"_a, guard);
+  m.def("subtract_product", &nnmf::subtract_product<T, RefR<T>>, "Y"_a.noconvert(),
+        "A"_a.noconvert(), "M"_a.noconvert(), "n_threads"_a, guard);
   m.def("support_solve", &nnmf::support_solve<T>, "gram"_a.noconvert(), "S"_a.noconvert(),
         "R"_a.noconvert(), "n_threads"_a, guard);
   m.def("dense_times_csc", &dense_times_csc<T, std::int32_t>, "B"_a.noconvert(),

@@ -10,10 +10,10 @@ G_0 = A_0^T A_0, Q = A_1 ... A_L (identity when L = 0), P = A_0 Q. Every squared
 carries a factor 1/2 and every term is a plain sum over columns.
 
 For a sparse X no m x n dense matrix is ever formed: the layer-0 terms use
-||X - A Z||^2 = ||X||^2 - 2 <A^T X, Z> + <A^T A Z, Z> with A^T X from C_0, and the one
-product with X that their A_0-gradient needs is returned as a coefficient ``U`` (k_0 x n)
-meaning "add X U^T", so the network can fuse it with layer 0's own product X W_0^T into a
-single pass over X.
+||X - A Z||^2 = ||X||^2 - 2 <A^T X, Z> + <A^T A Z, Z> with A^T X from C_0, and their
+A_0-gradient is returned as two coefficients, ``U`` (k_0 x n) meaning "add X U^T" and ``K``
+(k_0 x k_0) meaning "add A_0 K", so the network can fuse both with layer 0's own
+X W_0^T - A_0 (S_0 W_0^T + W_0 S_0^T): one pass over X and one over A_0.
 """
 
 from dataclasses import dataclass, field
@@ -40,11 +40,14 @@ class DataTerm:
         gA[l] = the dense part of dL/dA_l (None for none).
     U : ndarray of shape (k_0, n) or None
         dL/dA_0 has the further part X U^T (left to the caller's pass over X).
+    K : ndarray of shape (k_0, k_0) or None
+        dL/dA_0 has the further part A_0 K (left to the caller's pass over A_0).
     """
     value: float
     gS: List[Optional[np.ndarray]] = field(default_factory=list)
     gA: List[Optional[np.ndarray]] = field(default_factory=list)
     U: Optional[np.ndarray] = None
+    K: Optional[np.ndarray] = None
 
 
 def _gram_sq(Xsq, C, G, Z):
@@ -85,12 +88,12 @@ def energy(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
     L = len(As) - 1
     A0, S0 = As[0], Ss[0]
     gS, gA = [None] * (L + 1), [None] * (L + 1)
-    U = None
+    U = K = None
     if mask is None:
         G0 = A0.T @ A0 if G0 is None else G0
         value = 0.5 * _gram_sq(Xsq, C0, G0, S0)
         gS[0] = G0 @ S0 - C0
-        gA[0] = A0 @ (S0 @ S0.T)
+        K = S0 @ S0.T
         U = -S0
     else:
         R = mask * (X - A0 @ S0)
@@ -104,7 +107,7 @@ def energy(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
         gS[l - 1] = gS[l - 1] + R
         gS[l] = -(A.T @ R)
         gA[l] = -(R @ S.T)
-    return DataTerm(float(value), gS, gA, U)
+    return DataTerm(float(value), gS, gA, U, K)
 
 
 def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
@@ -120,14 +123,13 @@ def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
     Q = _chain(As, 1, L + 1, k0)
     T = Q @ SL                               # k_0 x n: the top layer mapped to layer 0
     gS, gA = [None] * (L + 1), [None] * (L + 1)
-    U = None
+    U = K = None
     if mask is None:
         G0 = A0.T @ A0 if G0 is None else G0
         value = 0.5 * (Xsq - 2.0 * np.vdot(C0, T) + np.vdot(G0 @ T, T))
         E0 = G0 @ T - C0                     # A_0^T (P S_L - X), k_0 x n
         gS[L] = Q.T @ E0
-        TT = T @ SL.T                        # Q S_L S_L^T, k_0 x k_L
-        gA[0] = A0 @ (TT @ Q.T)
+        K = (T @ SL.T) @ Q.T                 # Q S_L S_L^T Q^T
         U = -T
         # For l >= 1: A_0^T dR/dP = A_0^T (P S_L - X) S_L^T = E0 S_L^T.
         D0 = E0 @ SL.T
@@ -142,7 +144,7 @@ def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
         left = _chain(As, 1, l, k0)          # A_1 ... A_{l-1}
         right = _chain(As, l + 1, L + 1, As[l].shape[1])
         gA[l] = left.T @ D0 @ right.T
-    return DataTerm(float(value), gS, gA, U)
+    return DataTerm(float(value), gS, gA, U, K)
 
 
 def data_term(loss, Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):

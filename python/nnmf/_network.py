@@ -20,7 +20,7 @@ import numpy as np
 from . import _losses
 from ._nnls import gram, solve_layer, vjp_layer
 from ._operand import Operand
-from ._validation import fortran
+from ._validation import fortran, tall
 
 __all__ = ["Batch", "Network"]
 
@@ -75,7 +75,7 @@ class Network:
         Z = Xop
         for l, A in enumerate(As):
             init = None if S_init is None else fortran(S_init[l], self.dtype)
-            A = fortran(A, self.dtype)
+            A = tall(A, self.dtype)
             G = gram(A, self.n_threads)
             S, C, _, _ = solve_layer(A, Z, init, n_threads=self.n_threads, G=G)
             if l == 0:
@@ -133,18 +133,20 @@ class Network:
             gB = batch.sup_scale * gB
         G = gS[L]
         for l in range(L, 0, -1):
-            A = fortran(As[l], dt)
+            A = tall(As[l], dt)
             if G is None:
                 G = np.zeros_like(Ss[l])
             dA, dZ = vjp_layer(A, Operand.trusted(Ss[l - 1]), Ss[l], fortran(G, dt),
                                n_threads=self.n_threads, need_dX=True, gram_A=ctx.Gs[l])
             grads[l] = dA if term.gA[l] is None else dA + a * term.gA[l]
             G = dZ if gS[l - 1] is None else dZ + gS[l - 1]
-        # Layer 0: its VJP's X W_0^T and the loss's X U^T share one pass over X.
-        A0, S0 = fortran(As[0], dt), Ss[0]
+        # Layer 0: the loss's own A_0-gradient X U^T + A_0 K joins the VJP's passes over X
+        # and A_0.
+        A0, S0 = tall(As[0], dt), Ss[0]
         g0, _ = vjp_layer(A0, batch.Xop, S0, fortran(np.zeros_like(S0) if G is None else G, dt),
                           n_threads=self.n_threads, need_dX=False,
-                          extra=None if term.U is None else a * term.U, gram_A=ctx.Gs[0])
+                          extra=None if term.U is None else a * term.U,
+                          extra_A=None if term.K is None else a * term.K, gram_A=ctx.Gs[0])
         if term.gA[0] is not None:
             g0 = g0 + a * term.gA[0]
         grads[0] = g0

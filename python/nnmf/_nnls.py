@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _core
 from ._operand import as_operand
-from ._validation import check_matrix, check_shape, float_dtype, fortran, resolve_n_threads
+from ._validation import check_matrix, check_shape, float_dtype, fortran, resolve_n_threads, tall
 from .exceptions import ConvergenceWarning
 
 __all__ = ["nnls", "nnls_vjp", "nnls_jvp", "NNLSInfo"]
@@ -38,8 +38,8 @@ def _check_A(A, X_shape):
 
 
 def gram(A, n_threads):
-    """A^T A in float64, computed by the core (see cpp/nnmf/gram.hpp for why not BLAS)."""
-    return _core.gram(fortran(A, float_dtype(A)), n_threads)
+    """A^T A in float64, computed by the core (see cpp/nnmf/tall.hpp for why not BLAS)."""
+    return _core.gram(tall(A, float_dtype(A)), n_threads)
 
 
 def _check_optional(M, name, shape, dtype):
@@ -99,6 +99,7 @@ def nnls(A, X, *, init=None, max_iter=None, tol=None, n_threads=None, return_inf
     Xop = as_operand(X, defer_check=True)
     A = _check_A(A, Xop.shape)
     dtype = float_dtype(A, Xop)
+    Xop = Xop.astype(dtype)
     k, n = A.shape[1], Xop.shape[1]
     init = _check_optional(init, "init", (k, n), dtype)
     if max_iter is None:
@@ -174,23 +175,27 @@ def nnls_vjp(A, X, S, G, *, need_dX=True, n_threads=None):
     check_shape(S.shape, shape, "S", "k x n for A of shape m x k and X of shape m x n")
     check_shape(G.shape, shape, "G", "like S")
     dtype = float_dtype(A, Xop, S, G)
-    return vjp_layer(A.astype(dtype, copy=False), Xop, S, G,
+    return vjp_layer(A.astype(dtype, copy=False), Xop.astype(dtype), S, G,
                      n_threads=resolve_n_threads(n_threads), need_dX=need_dX)
 
 
-def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None, gram_A=None):
+def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None, extra_A=None, gram_A=None):
     """nnls_vjp on validated inputs (A of the working dtype). Returns (dA, dX or None).
-    With extra (k x n), dA gains X extra^T in the same pass over X (a loss term's gradient
-    of that form, e.g. the reconstruction loss's, shares the product). gram_A = gram(A) when
-    the caller has it."""
+    A loss term's own gradient in A of the form X extra^T + A extra_A (extra k x n, extra_A
+    k x k; e.g. the reconstruction loss's) is added to dA in the same passes over X and A.
+    gram_A = gram(A) when the caller has it."""
     dtype = A.dtype
     W = _support_solve(A, S, G, n_threads, dtype, gram_A)
-    SW = S.astype(dtype, copy=False) @ W.T
+    M = S.astype(dtype, copy=False) @ W.T
+    M = M + M.T
+    if extra_A is not None:
+        M -= extra_A
     coef = W if extra is None else W + extra
     with np.errstate(over="ignore", invalid="ignore"):
-        XW = Xop.dot_t(coef, n_threads)
-    Xop.ensure_finite(XW, "the solve's W")
-    dA = XW - A @ (SW + SW.T)
+        dA = Xop.dot_t(coef, n_threads)
+    # dA = X coef^T - A M, in place and checked for NaN/inf in the same pass
+    finite = _core.subtract_product(dA, tall(A, dtype), fortran(M, dtype), n_threads)
+    Xop.ensure_finite(dA, "the solve's W", finite=finite)
     dX = A @ W if need_dX else None
     return dA, dX
 
@@ -225,7 +230,8 @@ def nnls_jvp(A, X, S, dA, dX, *, n_threads=None):
         dA = check_matrix(dA, "dA")
         check_shape(dA.shape, A.shape, "dA", "like A")
     dtype = float_dtype(A, Xop, S, *(o for o in (dA, dXop) if o is not None))
-    A, S = A.astype(dtype, copy=False), S.astype(dtype, copy=False)
+    A, S, Xop = A.astype(dtype, copy=False), S.astype(dtype, copy=False), Xop.astype(dtype)
+    dXop = None if dXop is None else dXop.astype(dtype)
     D = np.zeros((k, n), dtype=dtype, order="F")
     if dXop is not None:
         D += dXop.tdot(A, n_threads)

@@ -57,10 +57,24 @@ class Operand:
         """A dense matrix the core produced (finite, of a float dtype) as an Operand."""
         return cls._prepared(name, S.shape, dense=S)
 
-    def ensure_finite(self, product, factor_name):
+    def astype(self, dtype):
+        """This operand in dtype: itself when it already is, otherwise X converted once (so
+        that every product with it is computed in dtype)."""
+        if np.dtype(dtype) == self.dtype:
+            return self
+        if self.is_sparse:
+            return Operand._prepared(self.name, self.shape, csc=self._csc.astype(dtype))
+        op = Operand._prepared(self.name, self.shape, dense=self._dense.astype(dtype))
+        op._unchecked = self._unchecked
+        return op
+
+    def ensure_finite(self, product, factor_name, finite=None):
         """Raise a ValueError naming the culprit if a product of X with a factor is not
-        finite: X holds NaN or infinity, or the product overflowed."""
-        if product.size and np.isfinite(product).all():
+        finite: X holds NaN or infinity, or the product overflowed. ``finite``: whether the
+        product is finite, when the kernel that formed it already knows."""
+        if finite is None:
+            finite = bool(np.isfinite(product).all())
+        if product.size and finite:
             return
         if self._unchecked:  # an empty product (k = 0) says nothing about X: scan it
             check_matrix(self._dense, self.name)
@@ -82,7 +96,7 @@ class Operand:
         return np.asfortranarray(A.astype(self.dtype, copy=False).T @ self._dense)
 
     def dot_t(self, W, n_threads):
-        """X W^T (m x k) for W (k x n)."""
+        """X W^T (m x k, a new C-ordered array) for W (k x n)."""
         if self.is_sparse:
             if self._csr is None:
                 self._csr = self._csc.tocsr()

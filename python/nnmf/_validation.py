@@ -83,3 +83,10 @@ def fortran(M, dtype):
     """M as a Fortran-ordered array of dtype: the column-major layout the core binds. No copy
     when it already is one."""
     return np.asfortranarray(M, dtype=dtype)
+
+
+def tall(M, dtype):
+    """A tall factor (m x k) as an array of dtype that the core binds without copying: either
+    memory order is kept as it is (a copy only for other strides)."""
+    M = M.astype(dtype, copy=False)
+    return M if M.flags.c_contiguous or M.flags.f_contiguous else np.ascontiguousarray(M)

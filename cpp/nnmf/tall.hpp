@@ -1,0 +1,67 @@
+// Products with a tall m x k factor (A_0 has a row per feature), done here rather than by BLAS:
+// on 2 cores a multi-threaded BLAS call leaves its worker threads spinning, and they starve the
+// OpenMP regions that follow it (a 0.3 ms product then costs 3 ms, and the next core call as
+// much again). Both kernels work on fixed blocks of rows, so their results are the same for any
+// thread count, and accept A in either memory order, so no m x k copy is ever made.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "nnls.hpp"
+#include "parallel.hpp"
+
+namespace nnmf {
+
+template <class T>
+using MatrixR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+constexpr Eigen::Index kRowBlock = 1024;
+
+// A^T A in double. The block sums are added in block order.
+template <class MatA>
+MatrixXdC gram(const MatA& A, int n_threads) {
+  const Eigen::Index m = A.rows(), k = A.cols();
+  const Eigen::Index blocks = (m + kRowBlock - 1) / kRowBlock;
+  std::vector<MatrixXdC> parts(blocks);
+  parallel_for(
+      blocks, threads_for(n_threads, double(m) * k * k), 1, [] { return 0; },
+      [&](int&, std::int64_t b) {
+        const Eigen::Index r0 = b * kRowBlock, rows = std::min(kRowBlock, m - r0);
+        // The block as k x rows, column-major: a straight copy when A is row-major.
+        const MatrixXdC Bt = A.middleRows(r0, rows).transpose().template cast<double>();
+        parts[b] = MatrixXdC::Zero(k, k);
+        parts[b].template selfadjointView<Eigen::Lower>().rankUpdate(Bt);
+      });
+  MatrixXdC G = MatrixXdC::Zero(k, k);
+  for (const auto& part : parts) G += part;
+  G.template triangularView<Eigen::StrictlyUpper>() = G.transpose();
+  return G;
+}
+
+// Y -= A M in place (Y m x k', A m x k, M k x k'). Returns whether every entry of the result
+// is finite, so the caller needs no further pass over Y to check it.
+template <class T, class MatA>
+bool subtract_product(Eigen::Ref<MatrixR<T>> Y, const MatA& A,
+                      const Eigen::Ref<const MatrixC<T>>& M, int n_threads) {
+  const Eigen::Index m = A.rows();
+  if (Y.rows() != m || M.rows() != A.cols() || M.cols() != Y.cols())
+    throw std::invalid_argument("subtract_product: inconsistent shapes");
+  const Eigen::Index blocks = (m + kRowBlock - 1) / kRowBlock;
+  std::atomic<bool> finite{true};
+  parallel_for(
+      blocks, threads_for(n_threads, 2.0 * m * A.cols() * Y.cols()), 1, [] { return 0; },
+      [&](int&, std::int64_t b) {
+        const Eigen::Index r0 = b * kRowBlock, rows = std::min(kRowBlock, m - r0);
+        auto Yb = Y.middleRows(r0, rows);
+        Yb.noalias() -= A.middleRows(r0, rows) * M;
+        if (!Yb.allFinite()) finite.store(false, std::memory_order_relaxed);
+      });
+  return finite.load();
+}
+
+}  // namespace nnmf

@@ -1,0 +1,66 @@
+"""The core's kernels on a tall m x k factor (cpp/nnmf/tall.hpp): A^T A and Y -= A M.
+
+Both take A in either memory order without copying, must agree with numpy, and must give
+bitwise the same result for any thread count (fixed row blocks, summed in block order).
+"""
+
+import numpy as np
+import pytest
+
+from nnmf import _core
+
+# m spans several 1024-row blocks plus a partial one
+SHAPES = [(1, 1), (5, 3), (3000, 10), (2500, 40)]
+
+
+@pytest.mark.parametrize("m, k", SHAPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gram_matches_numpy_in_either_order(m, k, dtype):
+    A = np.random.default_rng(m + k).standard_normal((m, k)).astype(dtype)
+    ref = A.astype(np.float64).T @ A.astype(np.float64)
+    G_c = _core.gram(np.ascontiguousarray(A), 2)
+    G_f = _core.gram(np.asfortranarray(A), 2)
+    assert G_c.dtype == G_f.dtype == np.float64  # accumulated in double, also for float32
+    np.testing.assert_allclose(G_c, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+    np.testing.assert_array_equal(G_c, G_c.T)
+    np.testing.assert_array_equal(G_c, _core.gram(np.ascontiguousarray(A), 1))
+    np.testing.assert_array_equal(G_f, _core.gram(np.asfortranarray(A), 1))
+
+
+@pytest.mark.parametrize("m, k", SHAPES)
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_subtract_product_matches_numpy(m, k, order, dtype):
+    rng = np.random.default_rng(m * k)
+    A = np.asarray(rng.standard_normal((m, k)), dtype=dtype, order=order)
+    M = np.asfortranarray(rng.standard_normal((k, k + 2)), dtype=dtype)
+    Y0 = rng.standard_normal((m, k + 2)).astype(dtype)
+    Y1, Y2 = Y0.copy(), Y0.copy()
+    assert _core.subtract_product(Y1, A, M, 1) is True
+    assert _core.subtract_product(Y2, A, M, 2) is True
+    np.testing.assert_array_equal(Y1, Y2)
+    ref = Y0.astype(np.float64) - A.astype(np.float64) @ M.astype(np.float64)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(Y1, ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+def test_subtract_product_reports_non_finite():
+    A = np.ones((2100, 3))
+    M = np.asfortranarray(np.ones((3, 3)))
+    Y = np.zeros((2100, 3))
+    Y[2050, 1] = np.nan  # in the last block
+    assert _core.subtract_product(Y, A, M, 2) is False
+    Y = np.zeros((2100, 3))
+    assert _core.subtract_product(Y, A, np.asfortranarray(M * 1e308), 2) is False  # overflow
+
+
+def test_subtract_product_rejects_bad_shapes_and_layouts():
+    A, M = np.ones((10, 3)), np.asfortranarray(np.ones((3, 4)))
+    with pytest.raises(ValueError, match="inconsistent shapes"):
+        _core.subtract_product(np.zeros((9, 4)), A, M, 1)
+    with pytest.raises(TypeError):  # Y must be a writable C-ordered array: never copied
+        _core.subtract_product(np.zeros((10, 4), order="F"), A, M, 1)
+    Y = np.zeros((10, 4))
+    Y.setflags(write=False)
+    with pytest.raises(TypeError):
+        _core.subtract_product(Y, A, M, 1)

@@ -513,7 +513,8 @@ def test_threads_bitwise_identical(kind):
 
 def test_build_info_and_version():
     info = nnmf.build_info()
-    assert set(info) >= {"version", "openmp", "max_threads"}
+    assert set(info) >= {"version", "openmp", "max_threads", "core"}
+    assert info["core"] in ("generic", "avx2", "native")
     assert info["version"] == nnmf.__version__
     assert isinstance(nnmf.__version__, str) and nnmf.__version__.count(".") >= 1
     assert isinstance(info["openmp"], bool)

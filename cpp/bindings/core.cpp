@@ -1,4 +1,6 @@
-// The pybind11 module nnmf._core: shape checks, GIL release and calls into the C++ core.
+// The pybind11 module of the core: shape checks, GIL release and calls into the C++ core. It is
+// compiled once per instruction-set target (CMakeLists.txt), as the module NNMF_MODULE_NAME
+// built for NNMF_TARGET; python/nnmf/_core.py imports the one that suits the CPU.
 // Arrays arrive already validated and laid out by python/nnmf/_validation.py (column-major,
 // one dtype; a tall A in either order), so every Eigen::Ref below binds without a copy
 // (.noconvert()).
@@ -9,6 +11,7 @@
 #include <cstdint>
 #include <tuple>
 
+#include "nnmf/cpu.hpp"
 #include "nnmf/nnls.hpp"
 #include "nnmf/parallel.hpp"
 #include "nnmf/sparse.hpp"
@@ -75,8 +78,10 @@ void bind_dtype(py::module_& m) {
 
 }  // namespace
 
-PYBIND11_MODULE(_core, m) {
+PYBIND11_MODULE(NNMF_MODULE_NAME, m) {
   m.doc() = "nnmf's compiled core: active-set NNLS, its derivatives, sparse products.";
+  m.attr("target") = NNMF_TARGET;
+  m.def("cpu_has_avx2_fma", &nnmf::cpu_has_avx2_fma);
   bind_dtype<double>(m);
   bind_dtype<float>(m);
   m.def("openmp_enabled", &nnmf::openmp_enabled);

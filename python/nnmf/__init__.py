@@ -64,7 +64,9 @@ def build_info():
     dict
         ``openmp`` (bool): built with OpenMP; ``max_threads`` (int): the threads used when
         ``n_threads=None`` (OpenMP's maximum, honouring OMP_NUM_THREADS; 1 without OpenMP);
-        ``version`` (str).
+        ``version`` (str); ``core`` (str): the build of the core in use, ``"avx2"`` (x86-64
+        CPUs with AVX2 and FMA), ``"generic"`` (any CPU; forced by ``NNMF_CORE=generic``) or
+        ``"native"`` (built with ``NNMF_NATIVE=ON``).
     """
     return {"version": __version__, "openmp": _core.openmp_enabled(),
-            "max_threads": _core.max_threads()}
+            "max_threads": _core.max_threads(), "core": _core.target}

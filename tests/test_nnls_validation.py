@@ -107,6 +107,13 @@ def test_nonfinite(func, name, value):
 
 
 @pytest.mark.parametrize("func", FUNCS)
+def test_A_whose_gram_overflows(func):
+    # finite A, but A^T A is not: found through the Gram matrix, which stands in for a scan
+    with pytest.raises(ValueError, match=r"^A's entries are too large: A\^T A overflows"):
+        _call(func, A=A0 * 1e300)
+
+
+@pytest.mark.parametrize("func", FUNCS)
 def test_nonfinite_sparse_X(func):
     bad = X0.copy()
     bad[3, 3] = np.nan

@@ -1,4 +1,5 @@
-"""The core's kernels on a tall m x k factor (cpp/nnmf/tall.hpp): A^T A and Y -= A M.
+"""The core's kernels on a tall m x k factor: A^T A and Y -= A M (cpp/nnmf/tall.hpp), and the
+VJP's fused dA = X W^T - A M for a sparse X (cpp/nnmf/sparse.hpp, via Operand.dot_t_minus).
 
 Both take A in either memory order without copying, must agree with numpy, and must give
 bitwise the same result for any thread count (fixed row blocks, summed in block order).
@@ -6,8 +7,10 @@ bitwise the same result for any thread count (fixed row blocks, summed in block 
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from nnmf import _core
+from nnmf._operand import Operand
 
 # m spans several 1024-row blocks plus a partial one
 SHAPES = [(1, 1), (5, 3), (3000, 10), (2500, 40)]
@@ -64,3 +67,36 @@ def test_subtract_product_rejects_bad_shapes_and_layouts():
     Y.setflags(write=False)
     with pytest.raises(TypeError):
         _core.subtract_product(Y, A, M, 1)
+
+
+@pytest.mark.parametrize("fmt", ["csc", "csr", "dense"])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_vjp_product_matches_scipy(fmt, order, dtype):
+    rng = np.random.default_rng(3)
+    m, n, k = 1300, 700, 7  # several column blocks of the kernel, a partial last one
+    Xs = sp.random(m, n, density=0.02, random_state=4, format="csc", dtype=dtype)
+    X = Xs.toarray() if fmt == "dense" else Xs.asformat(fmt)
+    W = rng.standard_normal((k, n)).astype(dtype)
+    A = np.asarray(rng.random((m, k)), dtype=dtype, order=order)
+    M = rng.standard_normal((k, k)).astype(dtype)
+    ref = (Xs.astype(np.float64) @ W.T.astype(np.float64)
+           - A.astype(np.float64) @ M.astype(np.float64))
+    outs = [Operand(X).dot_t_minus(W, A, M, nt) for nt in (1, 2)]
+    for out, finite in outs:
+        assert finite is True and out.dtype == dtype and out.flags.c_contiguous
+        tol = 1e-12 if dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * np.abs(ref).max())
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    if fmt != "dense":  # int64 indices take the same path
+        X64 = X.copy()
+        X64.indices, X64.indptr = X64.indices.astype(np.int64), X64.indptr.astype(np.int64)
+        np.testing.assert_array_equal(Operand(X64).dot_t_minus(W, A, M, 2)[0], outs[0][0])
+
+
+def test_fused_vjp_product_reports_overflow():
+    X = sp.random(50, 40, density=0.1, random_state=0, format="csc")
+    A, M = np.ones((50, 3)), np.ones((3, 3))
+    W = np.ones((3, 40))
+    assert Operand(X).dot_t_minus(W, A, M, 1)[1] is True
+    assert Operand(X).dot_t_minus(W, 10 * A, np.full((3, 3), 1e308), 1)[1] is False

@@ -38,20 +38,61 @@ std::tuple<nnmf::MatrixC<T>, Eigen::VectorXi, Eigen::Matrix<bool, Eigen::Dynamic
   return {std::move(S), std::move(info.n_iter), std::move(info.converged)};
 }
 
+template <class I>
+using IndexArray = py::array_t<I, py::array::c_style>;
+
+// The raw CSC arrays, checked for consistent lengths (the kernel checks each index).
 template <class T, class I>
-nnmf::MatrixC<T> dense_times_csc(RefC<T> B, py::array_t<I, py::array::c_style> indptr,
-                                 py::array_t<I, py::array::c_style> indices,
-                                 py::array_t<T, py::array::c_style> data, std::int64_t rows,
-                                 std::int64_t cols, int n_threads) {
+std::tuple<const I*, const I*, const T*> csc_arrays(const IndexArray<I>& indptr,
+                                                    const IndexArray<I>& indices,
+                                                    const py::array_t<T, py::array::c_style>& data,
+                                                    std::int64_t cols) {
   if (indptr.ndim() != 1 || indptr.shape(0) != cols + 1)
     throw std::invalid_argument("indptr must have cols + 1 entries");
   if (indices.ndim() != 1 || data.ndim() != 1 || indices.shape(0) != data.shape(0))
     throw std::invalid_argument("indices and data must be 1-D of equal length");
-  const I* p = indptr.data();
-  const I* idx = indices.data();
-  const T* val = data.data();
+  return {indptr.data(), indices.data(), data.data()};
+}
+
+// B Y for Y in CSC arrays: (out, whether out is finite).
+template <class T, class I>
+std::tuple<nnmf::MatrixC<T>, bool> dense_times_csc(RefC<T> B, IndexArray<I> indptr,
+                                                   IndexArray<I> indices,
+                                                   py::array_t<T, py::array::c_style> data,
+                                                   std::int64_t rows, std::int64_t cols,
+                                                   int n_threads) {
+  const auto [p, idx, val] = csc_arrays<T, I>(indptr, indices, data, cols);
   py::gil_scoped_release release;
-  return nnmf::dense_times_csc<T, I>(B, p, idx, val, rows, cols, n_threads);
+  nnmf::MatrixC<T> out(B.rows(), cols);
+  const bool finite = nnmf::dense_times_csc<T, I>(B, p, idx, val, rows, cols, n_threads, out);
+  return {std::move(out), finite};
+}
+
+// B Y - M^T At for Y in CSC arrays and At in either order: (out, whether out is finite).
+template <class T, class I, class RefAt>
+std::tuple<nnmf::MatrixC<T>, bool> dense_times_csc_minus(
+    RefC<T> B, IndexArray<I> indptr, IndexArray<I> indices,
+    py::array_t<T, py::array::c_style> data, std::int64_t rows, std::int64_t cols, RefC<T> M,
+    RefAt At, int n_threads) {
+  const auto [p, idx, val] = csc_arrays<T, I>(indptr, indices, data, cols);
+  py::gil_scoped_release release;
+  nnmf::MatrixC<T> out(B.rows(), cols);
+  const bool finite =
+      nnmf::dense_times_csc_minus<T, I>(B, p, idx, val, rows, cols, M, At, n_threads, out);
+  return {std::move(out), finite};
+}
+
+template <class T, class I>
+void bind_sparse(py::module_& m) {
+  m.def("dense_times_csc", &dense_times_csc<T, I>, "B"_a.noconvert(), "indptr"_a.noconvert(),
+        "indices"_a.noconvert(), "data"_a.noconvert(), "rows"_a, "cols"_a, "n_threads"_a);
+  // At = A^T binds in either memory order, like a tall A below.
+  m.def("dense_times_csc_minus", &dense_times_csc_minus<T, I, RefC<T>>, "B"_a.noconvert(),
+        "indptr"_a.noconvert(), "indices"_a.noconvert(), "data"_a.noconvert(), "rows"_a,
+        "cols"_a, "M"_a.noconvert(), "At"_a.noconvert(), "n_threads"_a);
+  m.def("dense_times_csc_minus", &dense_times_csc_minus<T, I, RefR<T>>, "B"_a.noconvert(),
+        "indptr"_a.noconvert(), "indices"_a.noconvert(), "data"_a.noconvert(), "rows"_a,
+        "cols"_a, "M"_a.noconvert(), "At"_a.noconvert(), "n_threads"_a);
 }
 
 template <class T>
@@ -68,12 +109,8 @@ void bind_dtype(py::module_& m) {
         "A"_a.noconvert(), "M"_a.noconvert(), "n_threads"_a, guard);
   m.def("support_solve", &nnmf::support_solve<T>, "gram"_a.noconvert(), "S"_a.noconvert(),
         "R"_a.noconvert(), "n_threads"_a, guard);
-  m.def("dense_times_csc", &dense_times_csc<T, std::int32_t>, "B"_a.noconvert(),
-        "indptr"_a.noconvert(), "indices"_a.noconvert(), "data"_a.noconvert(), "rows"_a,
-        "cols"_a, "n_threads"_a);
-  m.def("dense_times_csc", &dense_times_csc<T, std::int64_t>, "B"_a.noconvert(),
-        "indptr"_a.noconvert(), "indices"_a.noconvert(), "data"_a.noconvert(), "rows"_a,
-        "cols"_a, "n_threads"_a);
+  bind_sparse<T, std::int32_t>(m);
+  bind_sparse<T, std::int64_t>(m);
 }
 
 }  // namespace

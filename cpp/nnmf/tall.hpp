@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "finite.hpp"
 #include "nnls.hpp"
 #include "parallel.hpp"
 
@@ -59,7 +60,7 @@ bool subtract_product(Eigen::Ref<MatrixR<T>> Y, const MatA& A,
         const Eigen::Index r0 = b * kRowBlock, rows = std::min(kRowBlock, m - r0);
         auto Yb = Y.middleRows(r0, rows);
         Yb.noalias() -= A.middleRows(r0, rows) * M;
-        if (!Yb.allFinite()) finite.store(false, std::memory_order_relaxed);
+        if (!all_finite(Yb)) finite.store(false, std::memory_order_relaxed);
       });
   return finite.load();
 }

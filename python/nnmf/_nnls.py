@@ -29,7 +29,8 @@ converged : ndarray of bool, shape (n,)
 
 
 def _check_A(A, X_shape):
-    A = check_matrix(A, "A")
+    # NaN and infinity in A are caught by gram() below, without a pass over A of their own
+    A = check_matrix(A, "A", finite=False)
     if A.shape[0] != X_shape[0]:
         raise ValueError(
             f"A has shape {A.shape} and X has shape {tuple(X_shape)}: "
@@ -38,8 +39,14 @@ def _check_A(A, X_shape):
 
 
 def gram(A, n_threads):
-    """A^T A in float64, computed by the core (see cpp/nnmf/tall.hpp for why not BLAS)."""
-    return _core.gram(tall(A, float_dtype(A)), n_threads)
+    """A^T A in float64, computed by the core (see cpp/nnmf/tall.hpp for why not BLAS).
+    Raises a ValueError if A holds NaN or infinity: then a diagonal entry sum_r A_ri^2 is
+    not finite, so checking the k diagonal entries stands in for a pass over A."""
+    G = _core.gram(tall(A, float_dtype(A)), n_threads)
+    if not np.isfinite(np.diagonal(G)).all():
+        check_matrix(A, "A")  # names NaN or infinity
+        raise ValueError("A's entries are too large: A^T A overflows float64")
+    return G
 
 
 def _check_optional(M, name, shape, dtype):
@@ -128,10 +135,10 @@ def solve_layer(A, Xop, init=None, *, n_threads, max_iter=0, tol=0.0, G=None):
     k, n = A.shape[1], Xop.shape[1]
     if init is None:
         init = np.zeros((k, n), dtype=A.dtype, order="F")
+    G = gram(A, n_threads) if G is None else G  # first: it checks A
     with np.errstate(over="ignore", invalid="ignore"):
         C = fortran(Xop.tdot(A, n_threads), A.dtype)
     Xop.ensure_finite(C, "A")
-    G = gram(A, n_threads) if G is None else G
     S, n_iter, converged = _core.nnls_gram(G, C, init, max_iter, tol, n_threads)
     return S, C, n_iter, converged
 
@@ -192,9 +199,7 @@ def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None, extra_A=None, gra
         M -= extra_A
     coef = W if extra is None else W + extra
     with np.errstate(over="ignore", invalid="ignore"):
-        dA = Xop.dot_t(coef, n_threads)
-    # dA = X coef^T - A M, in place and checked for NaN/inf in the same pass
-    finite = _core.subtract_product(dA, tall(A, dtype), fortran(M, dtype), n_threads)
+        dA, finite = Xop.dot_t_minus(coef, tall(A, dtype), M, n_threads)
     Xop.ensure_finite(dA, "the solve's W", finite=finite)
     dX = A @ W if need_dX else None
     return dA, dX
@@ -232,6 +237,7 @@ def nnls_jvp(A, X, S, dA, dX, *, n_threads=None):
     dtype = float_dtype(A, Xop, S, *(o for o in (dA, dXop) if o is not None))
     A, S, Xop = A.astype(dtype, copy=False), S.astype(dtype, copy=False), Xop.astype(dtype)
     dXop = None if dXop is None else dXop.astype(dtype)
+    G = gram(A, n_threads)  # first: it checks A
     D = np.zeros((k, n), dtype=dtype, order="F")
     if dXop is not None:
         D += dXop.tdot(A, n_threads)
@@ -239,4 +245,4 @@ def nnls_jvp(A, X, S, dA, dX, *, n_threads=None):
         dA = dA.astype(dtype, copy=False)
         cross = A.T @ dA
         D += Xop.tdot(dA, n_threads) - (cross + cross.T) @ S
-    return _support_solve(A, S, D, n_threads, dtype)
+    return _support_solve(A, S, D, n_threads, dtype, G)

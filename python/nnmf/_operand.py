@@ -90,19 +90,36 @@ class Operand:
         """A^T X (k x n, Fortran-ordered) for A (m x k)."""
         if self.is_sparse:
             Bt = np.ascontiguousarray(A, dtype=self.dtype).T
-            return _sparse_product(Bt, self._csc, n_threads)
+            return _sparse_product(Bt, self._csc, n_threads)[0]
         # A^T X then one copy of the small k x n result into column order: faster than
         # (X^T A)^T, whose output is column-ordered already, for the shapes NMF has.
         return np.asfortranarray(A.astype(self.dtype, copy=False).T @ self._dense)
 
     def dot_t(self, W, n_threads):
-        """X W^T (m x k, a new C-ordered array) for W (k x n)."""
+        """X W^T (m x k) for W (k x n)."""
         if self.is_sparse:
-            if self._csr is None:
-                self._csr = self._csc.tocsr()
             # X W^T = (W X^T)^T, and the CSR arrays of X are the CSC arrays of X^T.
-            return _sparse_product(fortran(W, self.dtype), self._csr, n_threads, transpose=True).T
+            return _sparse_product(fortran(W, self.dtype), self._csr_arrays(), n_threads)[0].T
         return self._dense @ W.T.astype(self.dtype, copy=False)
+
+    def dot_t_minus(self, W, A, M, n_threads):
+        """X W^T - A M (m x k', a new C-ordered array) for W (k x n), A (m x k'') in either
+        memory order and M (k'' x k'), and whether it is finite. For a sparse X in one pass
+        over X and A (the core's fused kernel); for a dense X, BLAS's product, then A M
+        subtracted by the core."""
+        M = fortran(M, self.dtype)
+        if self.is_sparse:
+            out, finite = _sparse_product(fortran(W, self.dtype), self._csr_arrays(), n_threads,
+                                          minus=(M, A.T))
+            return out.T, finite
+        out = self._dense @ W.T.astype(self.dtype, copy=False)
+        return out, _core.subtract_product(out, A, M, n_threads)
+
+    def _csr_arrays(self):
+        """X's CSR arrays as the CSC of X^T (built once and cached)."""
+        if self._csr is None:
+            self._csr = self._csc.tocsr()
+        return self._csr.T
 
     def transpose(self):
         """X^T as an Operand, without copying the data: a dense X^T is a view; a sparse X^T
@@ -110,10 +127,8 @@ class Operand:
         name = f"{self.name}^T"
         if not self.is_sparse:
             return Operand._prepared(name, self.shape[::-1], dense=self._dense.T)
-        if self._csr is None:
-            self._csr = self._csc.tocsr()
         # .T of CSR is CSC and vice versa
-        return Operand._prepared(name, self.shape[::-1], csc=self._csr.T, csr=self._csc.T)
+        return Operand._prepared(name, self.shape[::-1], csc=self._csr_arrays(), csr=self._csc.T)
 
     def columns(self, idx):
         """The columns idx (an integer array) of X as a new Operand (a copy of those
@@ -129,13 +144,18 @@ class Operand:
         return float(np.vdot(values, values))
 
 
-def _sparse_product(B, M, n_threads, transpose=False):
-    rows, cols = M.shape[::-1] if transpose else M.shape
-    indptr, indices = M.indptr, M.indices
+def _sparse_product(B, Y, n_threads, minus=None):
+    """B Y for a dense B and a CSC matrix Y, or B Y - M^T At with minus = (M, At): the core's
+    kernel. Returns (product, whether it is finite)."""
+    rows, cols = Y.shape
+    indptr, indices = Y.indptr, Y.indices
     if indices.dtype != indptr.dtype:
         index_dtype = np.promote_types(indices.dtype, indptr.dtype)
         indptr, indices = indptr.astype(index_dtype), indices.astype(index_dtype)
-    return _core.dense_times_csc(B, indptr, indices, M.data, rows, cols, n_threads)
+    if minus is None:
+        return _core.dense_times_csc(B, indptr, indices, Y.data, rows, cols, n_threads)
+    M, At = minus
+    return _core.dense_times_csc_minus(B, indptr, indices, Y.data, rows, cols, M, At, n_threads)
 
 
 def as_operand(X, name="X", **kwargs):

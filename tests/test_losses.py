@@ -243,3 +243,35 @@ def test_fixed_step_with_learning_rate_and_adam_relative_step():
     p = [np.full((2, 2), 10.0)]
     new = adam.step(p, None, [np.ones((2, 2))], evaluate)[0]
     np.testing.assert_allclose(new[0], 10.0 - 0.1 * 10.0, rtol=1e-6)  # lr x block RMS
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("nonneg", [True, False])
+def test_projected_step_kernel_matches_numpy(order, dtype, nonneg):
+    from nnmf._optim import _step
+    rng = np.random.default_rng(9)
+    shape = (70000, 3)  # several of the kernel's blocks, a partial last one
+    p = np.asarray(np.abs(rng.standard_normal(shape)), dtype=dtype, order=order)
+    g = rng.standard_normal(shape)  # float64 gradient for a float32 block: cast to the block's
+    p[0, 0], g[1, 1] = np.nan, np.inf  # non-finite entries propagate, as with numpy
+    with np.errstate(invalid="ignore"):
+        ref = p - dtype(0.3) * g.astype(dtype)
+        if nonneg:
+            ref = np.maximum(ref, 0)
+    out1, change1 = _step(p, g, 0.3, nonneg, 1)
+    out2, change2 = _step(p, g, 0.3, nonneg, 2)
+    assert out1.dtype == dtype and out1.flags[order + "_CONTIGUOUS"]
+    # equal up to rounding (the AVX2 build may fuse the multiply-add): 2 eps of the terms
+    bound = 2 * np.finfo(dtype).eps * (np.abs(p) + np.abs(dtype(0.3) * g.astype(dtype)))
+    assert (np.isnan(out1) == np.isnan(ref)).all()
+    finite = np.isfinite(ref)
+    assert (np.abs(out1[finite] - ref[finite]) <= bound[finite]).all()
+    np.testing.assert_array_equal(out2, out1)
+    assert np.isnan(change1) and np.isnan(change2)  # the NaN reaches the inner product too
+    p[0, 0], g[1, 1] = 1.0, 0.0
+    out, change = _step(p, g, 0.3, nonneg, 2)
+    expected = np.vdot(g.astype(dtype).astype(np.float64), out.astype(np.float64) - p)
+    # (the kernel sums in double, by blocks: agreement to roundoff of the sum)
+    assert change == pytest.approx(expected, rel=1e-12)
+    assert change == _step(p, g, 0.3, nonneg, 1)[1]  # bitwise the same for any thread count

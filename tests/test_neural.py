@@ -237,10 +237,16 @@ def test_callback_sees_the_state_and_can_stop():
         assert {"loss", "reconstruction_err", "A", "B", "S", "history"} <= set(state)
         assert len(state["A"]) == 2 and state["B"] is None
         assert len(state["history"]["loss"]) == iteration
+        # the state is read-only: a callback cannot corrupt training
+        for M in state["A"] + state["S"]:
+            with pytest.raises(ValueError, match="read-only"):
+                M[0, 0] = -1.0
+        state["history"]["loss"].clear()  # a copy of the history
         return iteration < 4
 
     model = NeuralNMF((5, 3), random_state=0, n_threads=1, callback=callback).fit(X)
     assert calls == [1, 2, 3, 4] and model.n_iter_ == 4
+    assert len(model.history_["loss"]) == 4
 
 
 def test_keyboard_interrupt_leaves_a_fitted_model():

@@ -12,9 +12,11 @@
 #include <tuple>
 
 #include "nnmf/cpu.hpp"
+#include "nnmf/memory.hpp"
 #include "nnmf/nnls.hpp"
 #include "nnmf/parallel.hpp"
 #include "nnmf/sparse.hpp"
+#include "nnmf/step.hpp"
 #include "nnmf/support_solve.hpp"
 #include "nnmf/tall.hpp"
 
@@ -95,8 +97,25 @@ void bind_sparse(py::module_& m) {
         "cols"_a, "M"_a.noconvert(), "At"_a.noconvert(), "n_threads"_a);
 }
 
+// out = P(p - step g) over flat arrays of equal length; returns <g, out - p>.
+template <class T>
+double projected_step(py::array_t<T, py::array::c_style> p, py::array_t<T, py::array::c_style> g,
+                      double step, bool nonneg, py::array_t<T, py::array::c_style> out,
+                      int n_threads) {
+  const std::int64_t n = p.size();
+  if (p.ndim() != 1 || g.ndim() != 1 || out.ndim() != 1 || g.size() != n || out.size() != n)
+    throw std::invalid_argument("projected_step: p, g and out must be 1-D of equal length");
+  const T* pp = p.data();
+  const T* gp = g.data();
+  T* op = out.mutable_data();
+  py::gil_scoped_release release;
+  return nnmf::projected_step<T>(pp, gp, step, nonneg, op, n, n_threads);
+}
+
 template <class T>
 void bind_dtype(py::module_& m) {
+  m.def("projected_step", &projected_step<T>, "p"_a.noconvert(), "g"_a.noconvert(), "step"_a,
+        "nonneg"_a, "out"_a.noconvert(), "n_threads"_a);
   const auto guard = py::call_guard<py::gil_scoped_release>();
   m.def("nnls_gram", &nnls_gram<T>, "gram"_a.noconvert(), "C"_a.noconvert(),
         "init"_a.noconvert(), "max_iter"_a, "tol"_a, "n_threads"_a, guard);
@@ -119,6 +138,7 @@ PYBIND11_MODULE(NNMF_MODULE_NAME, m) {
   m.doc() = "nnmf's compiled core: active-set NNLS, its derivatives, sparse products.";
   m.attr("target") = NNMF_TARGET;
   m.def("cpu_has_avx2_fma", &nnmf::cpu_has_avx2_fma);
+  m.def("keep_freed_memory", &nnmf::keep_freed_memory, "mmap"_a, "trim"_a);
   bind_dtype<double>(m);
   bind_dtype<float>(m);
   m.def("openmp_enabled", &nnmf::openmp_enabled);

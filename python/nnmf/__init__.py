@@ -10,6 +10,15 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import _core  # noqa: E402
+
+# glibc malloc: keep up to 64 MiB of freed memory for the next training step instead of
+# returning it to the OS and page-faulting it back in (cpp/nnmf/memory.hpp), unless the user
+# tuned malloc through glibc's own variables or opted out with NNMF_MALLOC=system.
+_MALLOC_TUNED = (
+    os.environ.get("NNMF_MALLOC", "").strip().lower() != "system"
+    and not any(v in os.environ for v in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_",
+                                          "GLIBC_TUNABLES"))
+    and _core.keep_freed_memory(mmap=32 << 20, trim=64 << 20))
 from ._deep import DeepNMF
 from ._hierarchical import HierarchicalNMF
 from ._neural import NeuralNMF
@@ -66,7 +75,9 @@ def build_info():
         ``n_threads=None`` (OpenMP's maximum, honouring OMP_NUM_THREADS; 1 without OpenMP);
         ``version`` (str); ``core`` (str): the build of the core in use, ``"avx2"`` (x86-64
         CPUs with AVX2 and FMA), ``"generic"`` (any CPU; forced by ``NNMF_CORE=generic``) or
-        ``"native"`` (built with ``NNMF_NATIVE=ON``).
+        ``"native"`` (built with ``NNMF_NATIVE=ON``); ``malloc_tuned`` (bool): whether
+        importing nnmf set glibc's malloc to keep freed memory for reuse (see the README).
     """
     return {"version": __version__, "openmp": _core.openmp_enabled(),
-            "max_threads": _core.max_threads(), "core": _core.target}
+            "max_threads": _core.max_threads(), "core": _core.target,
+            "malloc_tuned": _MALLOC_TUNED}

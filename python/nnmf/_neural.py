@@ -1,7 +1,6 @@
 """The Neural NMF estimator: hierarchical NMF whose factors are trained end to end by
 backpropagation through the NNLS layers."""
 
-import copy
 import numbers
 import warnings
 
@@ -99,7 +98,8 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         ``callback(iteration, model_state)`` after every iteration (epoch); ``model_state``
         is a dict with keys "loss", "data", "supervision", "reconstruction_err" (floats),
         "A" (list), "B" (array or None), "S" (list) and "history" (dict of lists so far).
-        Returning False stops training (no warning).
+        The arrays are read-only views of the training state (no copies: copy one to keep
+        it). Returning False stops training (no warning).
 
     Attributes
     ----------
@@ -375,7 +375,8 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
             return b
 
         As, Ss = self._initial_factors(Xop, ranks, rng, n_threads)
-        params = [A.astype(np.float64) for A in As]
+        # row-major: the layout of the gradients the core returns and of its sparse products
+        params = [np.ascontiguousarray(A, dtype=np.float64) for A in As]
         if supervised:
             params.append(self._initial_classifier(Ss[-1], Y, weights))
         n_layers = len(ranks)
@@ -384,7 +385,8 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         full = self.batch_size is None or self.batch_size >= n
         opt = make_optimizer(self.optimizer, [True] * n_layers + [False] * supervised,
                              self.learning_rate,
-                             batch_fraction=1.0 if full else self.batch_size / n)
+                             batch_fraction=1.0 if full else self.batch_size / n,
+                             n_threads=n_threads)
         full_batch = make_batch(None) if full else None
         store = [np.asfortranarray(S) for S in Ss]
         history = {key: [] for key in _HISTORY_KEYS}
@@ -430,8 +432,11 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
                                     err=f"{record['reconstruction_err']:.4g}")
                 if self.callback is not None:
                     As_now, B_now = net.split(params)
-                    state = dict(record, A=[A.astype(dtype) for A in As_now], B=B_now,
-                                 S=list(store), history=copy.deepcopy(history))
+                    state = dict(record, A=[_read_only(A.astype(dtype, copy=False))
+                                            for A in As_now],
+                                 B=None if B_now is None else _read_only(B_now),
+                                 S=[_read_only(S) for S in store],
+                                 history={key: list(v) for key, v in history.items()})
                     if self.callback(it, state) is False:
                         converged = True
                         break
@@ -588,3 +593,10 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         C0 = Xop.tdot(A0, resolve_n_threads(self.n_threads))
         return -reconstruction_error(Xop.sqnorm(), [A.astype(np.float64) for A in self.A_],
                                      SL.astype(np.float64), C0.astype(np.float64))
+
+
+def _read_only(M):
+    """A read-only view of M (the callback must not change the training state)."""
+    view = M.view()
+    view.flags.writeable = False
+    return view

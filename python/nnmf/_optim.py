@@ -22,13 +22,25 @@ https://arxiv.org/abs/1412.6980
 
 import numpy as np
 
+from . import _core
+
 __all__ = ["ArmijoPG", "Adam", "FixedStepPG", "make_optimizer", "OPTIMIZERS"]
 
 OPTIMIZERS = ("armijo", "adam", "pgd")
 
 
-def _project(p, nonneg):
-    return np.maximum(p, 0.0) if nonneg else p
+def _step(p, g, step, nonneg, n_threads):
+    """(P(p - step g), <g, P(p - step g) - p>) with P the projection onto the nonnegative
+    orthant where nonneg (else the identity): one pass of the core's kernel
+    (cpp/nnmf/step.hpp) instead of numpy's temporaries of the block's size."""
+    order = "F" if p.flags.f_contiguous and not p.flags.c_contiguous else "C"
+    p = np.asarray(p, order=order)
+    g = np.asarray(g, dtype=p.dtype, order=order)
+    out = np.empty_like(p, order=order)
+    change = _core.projected_step(p.reshape(-1, order=order), g.reshape(-1, order=order),
+                                  float(step), bool(nonneg), out.reshape(-1, order=order),
+                                  n_threads)
+    return out, change
 
 
 def _norm(arrays):
@@ -58,8 +70,9 @@ class ArmijoPG:
     """
 
     def __init__(self, nonneg, *, learning_rate=None, scaling="bb", sigma=1e-4, beta=0.5,
-                 grow=2.0, max_backtracks=30):
+                 grow=2.0, max_backtracks=30, n_threads=1):
         self.nonneg = list(nonneg)
+        self.n_threads = n_threads
         self.eta = 1e-2 if learning_rate is None else float(learning_rate)
         self.scaling = scaling
         self.sigma, self.beta, self.grow = sigma, beta, grow
@@ -88,9 +101,11 @@ class ArmijoPG:
     def step(self, params, value, grads, evaluate):
         D, eta = self._scales(params, grads)
         for _ in range(self.max_backtracks):
-            trial = [_project(p - (eta * d) * g, nn)
-                     for p, g, d, nn in zip(params, grads, D, self.nonneg)]
-            decrease = sum(float(np.vdot(g, t - p)) for g, t, p in zip(grads, trial, params))
+            trial, decrease = [], 0.0
+            for p, g, d, nn in zip(params, grads, D, self.nonneg):
+                t, change = _step(p, g, eta * d, nn, self.n_threads)
+                trial.append(t)
+                decrease += change
             if not decrease < 0:
                 break  # the projected gradient vanishes: stationary
             new_value, ctx = evaluate(trial)
@@ -110,18 +125,19 @@ class FixedStepPG:
     step eta * D_b that an Armijo search with ``scaling="norm"`` accepts at the first
     iteration."""
 
-    def __init__(self, nonneg, *, learning_rate=None):
+    def __init__(self, nonneg, *, learning_rate=None, n_threads=1):
         self.nonneg = list(nonneg)
+        self.n_threads = n_threads
         self.steps = None if learning_rate is None else [float(learning_rate)] * len(nonneg)
 
     def step(self, params, value, grads, evaluate):
         if self.steps is None:
-            search = ArmijoPG(self.nonneg, scaling="norm")
+            search = ArmijoPG(self.nonneg, scaling="norm", n_threads=self.n_threads)
             params, value, ctx, status = search.step(params, value, grads, evaluate)
             if status == "ok":
                 self.steps = search.last_steps
             return params, value, ctx, status
-        new = [_project(p - eta * g, nn)
+        new = [_step(p, g, eta, nn, self.n_threads)[0]
                for p, g, eta, nn in zip(params, grads, self.steps, self.nonneg)]
         return new, None, None, "ok"
 
@@ -133,8 +149,10 @@ class Adam:
     square of that block's entries at the first step, so one value suits data of any scale.
     """
 
-    def __init__(self, nonneg, *, learning_rate=None, beta1=0.9, beta2=0.999, eps=1e-8):
+    def __init__(self, nonneg, *, learning_rate=None, beta1=0.9, beta2=0.999, eps=1e-8,
+                 n_threads=1):
         self.nonneg = list(nonneg)
+        self.n_threads = n_threads
         self.lr = 1e-2 if learning_rate is None else learning_rate
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.t = 0
@@ -157,19 +175,20 @@ class Adam:
             mhat = self.m[i] / (1 - b1 ** self.t)
             vhat = self.v[i] / (1 - b2 ** self.t)
             denom = np.sqrt(vhat) + self.eps * max(float(np.sqrt(vhat.max())), 1e-300)
-            new.append(_project(p - self.lr * self.scale[i] * mhat / denom, nn))
+            new.append(_step(p, mhat / denom, self.lr * self.scale[i], nn, self.n_threads)[0])
         return new, None, None, "ok"
 
 
-def make_optimizer(name, nonneg, learning_rate, *, batch_fraction=1.0):
-    """The optimiser ``name`` for parameter blocks flagged ``nonneg``. ``batch_fraction``
+def make_optimizer(name, nonneg, learning_rate, *, batch_fraction=1.0, n_threads=1):
+    """The optimiser ``name`` for parameter blocks flagged ``nonneg``, whose steps run on
+    ``n_threads`` of the core's threads (the result is the same for any count). ``batch_fraction``
     < 1 (mini-batches) makes "armijo" a stochastic line search: norm scaling, and the trial
     step grows by 2**batch_fraction per batch (at most doubling per epoch), as in Vaswani et
     al., "Painless stochastic gradient", NeurIPS 2019, https://arxiv.org/abs/1905.09997."""
     if name == "armijo":
         if batch_fraction < 1.0:
             return ArmijoPG(nonneg, learning_rate=learning_rate, scaling="norm",
-                            grow=2.0 ** batch_fraction)
-        return ArmijoPG(nonneg, learning_rate=learning_rate, scaling="bb")
+                            grow=2.0 ** batch_fraction, n_threads=n_threads)
+        return ArmijoPG(nonneg, learning_rate=learning_rate, scaling="bb", n_threads=n_threads)
     cls = {"adam": Adam, "pgd": FixedStepPG}[name]
-    return cls(nonneg, learning_rate=learning_rate)
+    return cls(nonneg, learning_rate=learning_rate, n_threads=n_threads)

@@ -63,3 +63,18 @@ def test_builds_agree(dtype):
     for b in BUILDS:  # each build is deterministic across thread counts
         np.testing.assert_array_equal(b.nnls_gram(grams[0], C, init, 0, 0.0, 1)[0],
                                       b.nnls_gram(grams[0], C, init, 0, 0.0, 2)[0])
+
+
+def test_malloc_tuning_is_reported_and_can_be_declined():
+    code = "import nnmf; print(nnmf.build_info()['malloc_tuned'])"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NNMF_MALLOC", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_",
+                        "GLIBC_TUNABLES")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120)
+    glibc = sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION") is not None
+    assert out.returncode == 0 and out.stdout.strip() == str(glibc)
+    for extra in ({"NNMF_MALLOC": "system"}, {"MALLOC_TRIM_THRESHOLD_": "131072"}):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**env, **extra}, timeout=120)
+        assert out.returncode == 0 and out.stdout.strip() == "False"

@@ -163,3 +163,16 @@ def test_operand_transpose_and_columns(sparse):
     assert cols.shape == (7, 3)
     B = rng.random((7, 3))
     np.testing.assert_allclose(cols.tdot(B, 1), B.T @ X[:, [4, 0, 2]])
+
+
+def test_sparse_anls_holds_blas_to_one_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    X = sp.random(60, 40, density=0.2, random_state=0, format="csr")
+    seen = []
+
+    def callback(it, state):
+        seen.extend(p["num_threads"] for p in threadpoolctl.threadpool_info()
+                    if p["user_api"] == "blas")
+
+    nmf_anls(X, 3, max_iter=3, tol=0.0, random_state=0, callback=callback, warn=False)
+    assert seen and set(seen) == {1}

@@ -403,3 +403,24 @@ def test_a_stalled_start_warns_and_keeps_the_initial_factors(monkeypatch):
         model.fit(X)
     assert model.n_iter_ == 0 and model.history_["loss"].size == 0
     np.testing.assert_allclose(model.transform(X), model.S_[-1], rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::nnmf.ConvergenceWarning")
+def test_sparse_fits_hold_blas_to_one_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    X = sp.csc_matrix(_data())
+    seen = []
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpoolctl.threadpool_info()
+                if p["user_api"] == "blas"]
+
+    before = blas_threads()
+    NeuralNMF((5, 3), random_state=0, n_threads=1, max_iter=3, tol=0.0,
+              callback=lambda it, state: seen.append(blas_threads())).fit(X)
+    assert seen and all(n == 1 for threads in seen for n in threads)
+    assert blas_threads() == before  # restored after the fit
+    seen.clear()
+    NeuralNMF((5, 3), random_state=0, n_threads=1, max_iter=3, tol=0.0,
+              callback=lambda it, state: seen.append(blas_threads())).fit(X.toarray())
+    assert seen[0] == before  # dense X: BLAS keeps its threads for the products with X

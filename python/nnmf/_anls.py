@@ -23,8 +23,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ._base import check_random_state
-from ._nnls import solve_layer
+from ._nnls import gram, solve_layer
 from ._operand import as_operand
+from ._threads import blas_threads_for
 from ._validation import check_matrix, check_shape, fortran, resolve_n_threads
 from .exceptions import ConvergenceWarning
 
@@ -33,13 +34,14 @@ __all__ = ["nmf_anls", "layerwise_nmf", "relative_error"]
 _INITS = ("nndsvd", "random")
 
 
-def relative_error(Xsq, A, S, C):
+def relative_error(Xsq, A, S, C, G=None):
     """||X - A S||_F / ||X||_F from ||X||^2 (Xsq), the factors and C = A^T X, without
-    forming A S."""
+    forming A S; G = A^T A when the caller has it."""
     if Xsq <= 0:
         return 0.0
     A, S, C = (M.astype(np.float64, copy=False) for M in (A, S, C))
-    sq = Xsq - 2.0 * np.vdot(C, S) + np.vdot((A.T @ A) @ S, S)
+    G = A.T @ A if G is None else G
+    sq = Xsq - 2.0 * np.vdot(C, S) + np.vdot(G @ S, S)
     return float(np.sqrt(max(sq, 0.0) / Xsq))
 
 
@@ -189,6 +191,14 @@ def nmf_anls(X, k, *, A_init=None, S_init=None, init="nndsvd", max_iter=200, tol
     https://doi.org/10.1137/1.9781611976410
     """
     Xop = as_operand(X, nonnegative=True)
+    with blas_threads_for(Xop):
+        return _nmf_anls(Xop, k, A_init, S_init, init, max_iter, tol, random_state, n_threads,
+                         callback, warn)
+
+
+def _nmf_anls(Xop, k, A_init, S_init, init, max_iter, tol, random_state, n_threads, callback,
+              warn):
+    """nmf_anls on an Operand."""
     n_threads = resolve_n_threads(n_threads)
     m, n = Xop.shape
     k = _check_positive_int(k, "k")
@@ -223,12 +233,16 @@ def nmf_anls(X, k, *, A_init=None, S_init=None, init="nndsvd", max_iter=200, tol
     history = []
     converged = False
     for it in range(1, max_iter + 1):
-        At, _, _, _ = solve_layer(fortran(S.T, dtype), Xt, At, n_threads=n_threads)
-        A = fortran(At.T, dtype)
-        S, C, _, _ = solve_layer(A, Xop, S, n_threads=n_threads)
+        # S^T and A = At^T are row-major views of the core's column-major outputs: the
+        # layer takes a tall factor in either order, so no transposed copies are made
+        At, _, _, _ = solve_layer(S.T, Xt, At, n_threads=n_threads)
+        A = At.T
+        G = gram(A, n_threads)
+        S, C, _, _ = solve_layer(A, Xop, S, n_threads=n_threads, G=G)
+        A_used = A
         A, S, C = _reseed_dead(Xop, A, S, C, col_sq, n_threads)
         At = fortran(A.T, dtype)
-        err = relative_error(Xsq, A, S, C)
+        err = relative_error(Xsq, A, S, C, G if A is A_used else None)
         history.append(err)
         if callback is not None and callback(it, {"A": A, "S": S, "error": err}) is False:
             converged = True

@@ -16,6 +16,7 @@ from ._nnls import solve_layer
 from ._operand import Operand, as_operand
 from ._optim import OPTIMIZERS, make_optimizer
 from ._supervised import LabelTermMixin, class_scores_to_proba, prepare_optional_labels
+from ._threads import blas_threads_for
 from ._validation import check_matrix, check_shape, fortran, resolve_n_threads
 from .exceptions import ConvergenceWarning
 
@@ -333,6 +334,10 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
 
     def _fit(self, X, y, label_mask, X_mask):
         Xop = self._check_X(X)
+        with blas_threads_for(Xop):
+            self._train(Xop, y, label_mask, X_mask)
+
+    def _train(self, Xop, y, label_mask, X_mask):
         m, n = Xop.shape
         ranks = self._check_params((m, n))
         n_threads = resolve_n_threads(self.n_threads)

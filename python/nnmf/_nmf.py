@@ -11,6 +11,7 @@ from ._base import BaseEstimator, check_is_fitted, check_random_state
 from ._mu import nmf_mu
 from ._nnls import solve_layer
 from ._operand import as_operand
+from ._threads import blas_threads_for
 from ._validation import check_matrix, fortran, resolve_n_threads
 from .exceptions import ConvergenceWarning
 
@@ -111,8 +112,9 @@ def fit_nmf(Xop, k, *, solver, init, max_iter, tol, rng, n_threads, verbose=0):
     if verbose:
         def callback(it, A, S, obj):
             print(f"NMF(mu) iteration {it}: relative error {np.sqrt(obj * scale):.6g}")
-    A, S, history, converged = nmf_mu(Xop, k, A_init=A0, S_init=S0, max_iter=max_iter,
-                                      tol=tol, n_threads=n_threads, callback=callback)
+    with blas_threads_for(Xop):
+        A, S, history, converged = nmf_mu(Xop, k, A_init=A0, S_init=S0, max_iter=max_iter,
+                                          tol=tol, n_threads=n_threads, callback=callback)
     return A, S, np.sqrt(np.asarray(history[1:]) * scale), converged
 
 

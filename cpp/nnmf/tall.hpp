@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "finite.hpp"
@@ -33,10 +34,13 @@ MatrixXdC gram(const MatA& A, int n_threads) {
       blocks, threads_for(n_threads, double(m) * k * k), 1, [] { return 0; },
       [&](int&, std::int64_t b) {
         const Eigen::Index r0 = b * kRowBlock, rows = std::min(kRowBlock, m - r0);
-        // The block as k x rows, column-major: a straight copy when A is row-major.
-        const MatrixXdC Bt = A.middleRows(r0, rows).transpose().template cast<double>();
         parts[b] = MatrixXdC::Zero(k, k);
-        parts[b].template selfadjointView<Eigen::Lower>().rankUpdate(Bt);
+        auto lower = parts[b].template selfadjointView<Eigen::Lower>();
+        if constexpr (std::is_same_v<typename MatA::Scalar, double>) {
+          lower.rankUpdate(A.middleRows(r0, rows).transpose());  // in place: no copy
+        } else {
+          lower.rankUpdate(MatrixXdC(A.middleRows(r0, rows).transpose().template cast<double>()));
+        }
       });
   MatrixXdC G = MatrixXdC::Zero(k, k);
   for (const auto& part : parts) G += part;

@@ -43,8 +43,9 @@ import scipy.sparse as sp
 import nnmf
 from nnmf import _core
 from nnmf import _nnls
+from nnmf._anls import nmf_anls
 from nnmf._operand import as_operand
-from _common import LoadMeter  # bench/ is on sys.path when a script here runs
+from _common import LoadMeter, corpus, dense_planted  # bench/ is on sys.path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -55,6 +56,16 @@ FULL_CASES = [
     ("dense", 10000, 50, 10000),
     ("dense", 1000, 10, 20000),
     ("20news", None, 10, None),
+]
+# Warm start where the active-set solve is most of a cold call (name, loader, k, ANLS iters).
+WARM_CASES = [
+    ("sparse corpus 20000x5000 (500k nonzeros)", lambda: corpus(20000, 5000, 500_000, 20, 0),
+     50, 10),
+    ("dense planted 2000x2000 (rank 50 + 10 % noise)", lambda: dense_planted(2000, 2000, 50, 0),
+     100, 5),
+]
+QUICK_WARM_CASES = [
+    ("sparse corpus 4000x1000", lambda: corpus(4000, 1000, 20000, 10, 0), 20, 5),
 ]
 QUICK_CASES = [
     ("dense", 500, 20, 500),
@@ -375,26 +386,7 @@ def run_case(spec, args, rng):
 
     # ---- warm start after a 1% move of A
     A2 = np.maximum(A * (1 + 0.01 * rng.uniform(-1, 1, A.shape)), 0)
-    S2c, info_c = nnmf.nnls(A2, X, return_info=True)
-    S2w, info_w = nnmf.nnls(A2, X, init=S, return_info=True)
-    res["cold_mean_iter"] = float(info_c.n_iter.mean())
-    res["warm_mean_iter"] = float(info_w.n_iter.mean())
-    cc = cols[: min(len(cols), 500)]          # check on (up to 500 of) the scipy columns
-    Xcc = dense_columns(X, cc)
-    fc, fw = objectives(A2, S2c[:, cc], Xcc), objectives(A2, S2w[:, cc], Xcc)
-    res["warm_vs_cold_max_rel_obj_diff"] = float(np.max(np.abs(fw - fc) / np.maximum(fc, 1e-300)))
-    cold = lambda: nnmf.nnls(A2, X)
-    warm = lambda: nnmf.nnls(A2, X, init=S)
-    idle()
-    t1 = timeit(cold, 1, warmup=0)
-    r = repeats_for(t1, budget)
-    res["cold_s"] = timeit(cold, r, warmup=0)
-    record(res, "cold_s")
-    res["warm_s"] = timeit(warm, r, warmup=1)
-    record(res, "warm_s")
-    print(f"  cold {res['cold_s']*1e3:.2f} ms ({res['cold_mean_iter']:.1f} it/col), "
-          f"warm {res['warm_s']*1e3:.2f} ms ({res['warm_mean_iter']:.1f} it/col); "
-          f"obj diff {res['warm_vs_cold_max_rel_obj_diff']:.1e}", flush=True)
+    measure_warm(res, A2, X, S, cols, budget, idle)
 
     # ---- breakdown of our time (internals; skipped if they move)
     try:
@@ -411,18 +403,61 @@ def run_case(spec, args, rng):
     res["scipy_over_ours"] = res["scipy_s"] / res["ours_s"]
     res["vjp_over_floor"] = res["vjp_s"] / res["floor_s"]
     res["pinv_over_vjp"] = res["pinv_s"] / res["vjp_s"]
-    res["cold_over_warm"] = res["cold_s"] / res["warm_s"]
     # the same ratios from the fastest repeat (less sensitive to other load on the machine)
     res["ours_over_floor_min"] = res["ours_s_min"] / res["floor_s_min"]
     res["vjp_over_floor_min"] = res["vjp_s_min"] / res["floor_s_min"]
-    res["cold_over_warm_min"] = res["cold_s_min"] / res["warm_s_min"]
     res["pass_floor"] = None if m < 1000 else bool(res["ours_over_floor"] <= TARGET_FLOOR)
     res["pass_scipy"] = bool(res["scipy_over_ours"] >= TARGET_SCIPY)
     res["pass_vjp"] = bool(res["vjp_over_floor"] <= TARGET_VJP)
-    res["pass_warm"] = bool(res["cold_over_warm"] >= TARGET_WARM)
     res["case_wall_s"] = time.perf_counter() - t_start
     res["other_load_during"] = meter.stop()
     res["other_load_after"] = cpu_busy()
+    return res
+
+
+def measure_warm(res, A2, X, S, check_cols, budget, idle):
+    """Cold vs warm-started (init=S) nnls(A2, X): times, iterations and objective agreement
+    (on up to 500 of check_cols), into res."""
+    S2c, info_c = nnmf.nnls(A2, X, return_info=True)
+    S2w, info_w = nnmf.nnls(A2, X, init=S, return_info=True)
+    res["cold_mean_iter"] = float(info_c.n_iter.mean())
+    res["warm_mean_iter"] = float(info_w.n_iter.mean())
+    cc = check_cols[: min(len(check_cols), 500)]
+    Xcc = dense_columns(X, cc)
+    fc, fw = objectives(A2, S2c[:, cc], Xcc), objectives(A2, S2w[:, cc], Xcc)
+    res["warm_vs_cold_max_rel_obj_diff"] = float(np.max(np.abs(fw - fc) / np.maximum(fc, 1e-300)))
+    cold = lambda: nnmf.nnls(A2, X)
+    warm = lambda: nnmf.nnls(A2, X, init=S)
+    idle()
+    t1 = timeit(cold, 1, warmup=0)
+    r = repeats_for(t1, budget)
+    res["cold_s"] = timeit(cold, r, warmup=0)
+    record(res, "cold_s")
+    res["warm_s"] = timeit(warm, r, warmup=1)
+    record(res, "warm_s")
+    res["cold_over_warm"] = res["cold_s"] / res["warm_s"]
+    res["cold_over_warm_min"] = res["cold_s_min"] / res["warm_s_min"]
+    res["pass_warm"] = bool(res["cold_over_warm"] >= TARGET_WARM)
+    print(f"  cold {res['cold_s']*1e3:.2f} ms ({res['cold_mean_iter']:.1f} it/col), "
+          f"warm {res['warm_s']*1e3:.2f} ms ({res['warm_mean_iter']:.1f} it/col); "
+          f"obj diff {res['warm_vs_cold_max_rel_obj_diff']:.1e}", flush=True)
+
+
+def run_warm_case(spec, args, rng):
+    """Warm start on an NMF-like problem: A from a few ANLS iterations on structured data (a
+    sparse S, many active constraints), the setting in which ANLS and training warm-start."""
+    name, loader, k, anls_iters = spec
+    X = loader()
+    m, n = X.shape
+    print(f"\n== warm start, {name}: m={m} k={k} n={n}", flush=True)
+    A, _, _ = nmf_anls(X, k, max_iter=anls_iters, tol=0.0, random_state=0, warn=False)
+    S = nnmf.nnls(A, X)
+    res = {"name": name, "m": m, "k": k, "n": n, "anls_iters": anls_iters,
+           "S_zero_fraction": float(np.mean(S == 0))}
+    A2 = np.maximum(A * (1 + 0.01 * rng.uniform(-1, 1, A.shape)), 0)
+    cols = np.sort(rng.choice(n, size=min(n, 500), replace=False))
+    idle = lambda: wait_for_idle(args.wait_idle_step, quiet=True, probe=0.3)
+    measure_warm(res, A2, X, S, cols, args.budget, idle)
     return res
 
 
@@ -474,7 +509,7 @@ def case_label(r):
     return f"({r['m']}, {r['k']}, {r['n']})"
 
 
-def markdown(results, info, cmd):
+def markdown(results, warm_results, info, cmd):
     L = []
     L.append("# NNLS layer benchmark")
     L.append("")
@@ -569,6 +604,26 @@ def markdown(results, info, cmd):
                  f"| {r['cold_mean_iter']:.1f} | {r['warm_mean_iter']:.1f} "
                  f"| {r['warm_vs_cold_max_rel_obj_diff']:.1e} |")
     L.append("")
+    if warm_results:
+        L.append("Above, the cold start is already nearly exact (0–0.5 active-set changes per "
+                 "column: the positive part of the unconstrained solution G⁻¹AᵀX is the "
+                 "optimum's support) and the solve is a small part of a call that the products "
+                 "with X dominate, so no warm start can halve it. On NMF-like problems (A from "
+                 "a few ANLS iterations on structured data, S sparse) the cold seed misses and "
+                 "the solve dominates:")
+        L.append("")
+        L.append("| problem (m, k, n) | zeros in S | cold | warm | cold/warm | (by min) "
+                 "| >=2x | iters/col cold | iters/col warm | max rel obj diff warm vs cold |")
+        L.append("|---|---:|---:|---:|---:|---:|:-:|---:|---:|---:|")
+        for r in warm_results:
+            L.append(f"| {r['name']} ({r['m']}, {r['k']}, {r['n']}), A from {r['anls_iters']} "
+                     f"ANLS iterations | {100 * r['S_zero_fraction']:.0f} % "
+                     f"| {fmt_ms(r['cold_s'])} | {fmt_ms(r['warm_s'])} "
+                     f"| {r['cold_over_warm']:.2f} | {r['cold_over_warm_min']:.2f} "
+                     f"| {mark(r['pass_warm'])} "
+                     f"| {r['cold_mean_iter']:.1f} | {r['warm_mean_iter']:.1f} "
+                     f"| {r['warm_vs_cold_max_rel_obj_diff']:.1e} |")
+        L.append("")
     L.append("## Where our time goes (ms; pieces timed separately through nnmf internals)")
     L.append("")
     L.append("*validate* = building the operand (finite/dtype checks); *A^T X* = `Xop.tdot` "
@@ -647,6 +702,10 @@ def main(argv=None):
     for c in cases:
         wait_for_idle(args.wait_idle)
         results.append(run_case(c, args, rng))
+    warm_results = []
+    for c in ([] if args.only is not None else QUICK_WARM_CASES if q else WARM_CASES):
+        wait_for_idle(args.wait_idle)
+        warm_results.append(run_warm_case(c, args, rng))
     info["total_wall_s"] = time.perf_counter() - t0
 
     if args.out is None:
@@ -657,10 +716,11 @@ def main(argv=None):
         md_path, json_path = stem.with_suffix(".md"), stem.with_suffix(".json")
     cmd = "python " + " ".join([os.path.relpath(__file__, ROOT)] + (argv if argv is not None
                                                                      else sys.argv[1:]))
-    md = markdown(results, info, cmd)
+    md = markdown(results, warm_results, info, cmd)
     md_path.parent.mkdir(parents=True, exist_ok=True)
     md_path.write_text(md)
-    json_path.write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    json_path.write_text(json.dumps({"machine": info, "results": results,
+                                      "warm_results": warm_results}, indent=2))
     print(f"\ntotal {info['total_wall_s']:.1f} s; wrote {md_path} and {json_path}")
     return 0
 

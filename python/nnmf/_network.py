@@ -99,7 +99,9 @@ class Network:
         return self.evaluate_at(As, B, Ss, C0, Gs, batch)
 
     def evaluate_at(self, As, B, Ss, C0, Gs, batch):
-        As64 = [A.astype(np.float64, copy=False) for A in As]
+        # A_0 enters the unmasked losses only through G_0 and C_0, and a masked one through
+        # products that numpy promotes: no float64 copy of the largest factor
+        As64 = As[:1] + [A.astype(np.float64, copy=False) for A in As[1:]]
         Ss64 = [S.astype(np.float64, copy=False) for S in Ss]
         C064 = C0.astype(np.float64, copy=False)
         term = _losses.data_term(self.loss, batch.Xsq, As64, Ss64, C064, X=batch.X,

@@ -380,8 +380,9 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
             return b
 
         As, Ss = self._initial_factors(Xop, ranks, rng, n_threads)
-        # row-major: the layout of the gradients the core returns and of its sparse products
-        params = [np.ascontiguousarray(A, dtype=np.float64) for A in As]
+        # In the data's dtype (a float32 fit steps in float32), row-major: the layout of the
+        # gradients the core returns and of its sparse products
+        params = [np.ascontiguousarray(A, dtype=dtype) for A in As]
         if supervised:
             params.append(self._initial_classifier(Ss[-1], Y, weights))
         n_layers = len(ranks)

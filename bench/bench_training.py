@@ -141,26 +141,25 @@ def rel_error(X, A, S):
     return float(np.sqrt(max(sq, 0.0) / Xsq))
 
 
-def rss_now_mb():
+def _proc_status_mb(field):
+    """A memory field of /proc/self/status (kB there) in MB, or None where unavailable."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("VmRSS"):
+                if line.startswith(field):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
 
 
+def rss_now_mb():
+    return _proc_status_mb("VmRSS")
+
+
 def peak_rss_mb():
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _proc_status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def reset_peak_rss():

@@ -56,18 +56,16 @@ std::tuple<const I*, const I*, const T*> csc_arrays(const IndexArray<I>& indptr,
   return {indptr.data(), indices.data(), data.data()};
 }
 
-// B Y for Y in CSC arrays: (out, whether out is finite).
+// B Y for Y in CSC arrays.
 template <class T, class I>
-std::tuple<nnmf::MatrixC<T>, bool> dense_times_csc(RefC<T> B, IndexArray<I> indptr,
-                                                   IndexArray<I> indices,
-                                                   py::array_t<T, py::array::c_style> data,
-                                                   std::int64_t rows, std::int64_t cols,
-                                                   int n_threads) {
+nnmf::MatrixC<T> dense_times_csc(RefC<T> B, IndexArray<I> indptr, IndexArray<I> indices,
+                                 py::array_t<T, py::array::c_style> data, std::int64_t rows,
+                                 std::int64_t cols, int n_threads) {
   const auto [p, idx, val] = csc_arrays<T, I>(indptr, indices, data, cols);
   py::gil_scoped_release release;
   nnmf::MatrixC<T> out(B.rows(), cols);
-  const bool finite = nnmf::dense_times_csc<T, I>(B, p, idx, val, rows, cols, n_threads, out);
-  return {std::move(out), finite};
+  nnmf::dense_times_csc<T, I>(B, p, idx, val, rows, cols, n_threads, out);
+  return out;
 }
 
 // B Y - M^T At for Y in CSC arrays and At in either order: (out, whether out is finite).

@@ -24,8 +24,8 @@ namespace nnmf {
 template <class T, class I, class Init>
 bool dense_times_csc_impl(const Eigen::Ref<const MatrixC<T>>& B, const I* indptr,
                           const I* indices, const T* data, std::int64_t rows, std::int64_t cols,
-                          int n_threads, double extra_flops, Eigen::Ref<MatrixC<T>> out,
-                          Init init) {
+                          int n_threads, double extra_flops, bool check_finite,
+                          Eigen::Ref<MatrixC<T>> out, Init init) {
   if (B.cols() != rows) throw std::invalid_argument("dense_times_csc: inconsistent shapes");
   constexpr std::int64_t kBlock = 256;
   const Eigen::Index k = B.rows();
@@ -48,20 +48,18 @@ bool dense_times_csc_impl(const Eigen::Ref<const MatrixC<T>>& B, const I* indptr
             for (Eigen::Index t = 0; t < k; ++t) o[t] += v * bi[t];
           }
         }
-        if (!all_finite(block)) finite.store(false, std::memory_order_relaxed);
+        if (check_finite && !all_finite(block)) finite.store(false, std::memory_order_relaxed);
       });
   return finite.load();
 }
 
-// out = B Y. Returns whether out is finite.
+// out = B Y (its callers check the small products they make with it themselves).
 template <class T, class I>
-bool dense_times_csc(const Eigen::Ref<const MatrixC<T>>& B, const I* indptr, const I* indices,
+void dense_times_csc(const Eigen::Ref<const MatrixC<T>>& B, const I* indptr, const I* indices,
                      const T* data, std::int64_t rows, std::int64_t cols, int n_threads,
                      Eigen::Ref<MatrixC<T>> out) {
-  return dense_times_csc_impl<T, I>(B, indptr, indices, data, rows, cols, n_threads, 0.0, out,
-                                    [](std::int64_t, std::int64_t, auto& block) {
-                                      block.setZero();
-                                    });
+  dense_times_csc_impl<T, I>(B, indptr, indices, data, rows, cols, n_threads, 0.0, false, out,
+                             [](std::int64_t, std::int64_t, auto& block) { block.setZero(); });
 }
 
 // out = B Y - M^T At, with At (k' x c) in either memory order (At = A^T). Returns whether out
@@ -75,7 +73,7 @@ bool dense_times_csc_minus(const Eigen::Ref<const MatrixC<T>>& B, const I* indpt
     throw std::invalid_argument("dense_times_csc_minus: inconsistent shapes");
   const MatrixC<T> Mt = M.transpose();
   return dense_times_csc_impl<T, I>(
-      B, indptr, indices, data, rows, cols, n_threads, 2.0 * M.size() * cols, out,
+      B, indptr, indices, data, rows, cols, n_threads, 2.0 * M.size() * cols, true, out,
       [&](std::int64_t c0, std::int64_t n, auto& block) {
         block.noalias() = -(Mt * At.middleCols(c0, n));
       });

@@ -90,7 +90,7 @@ class Operand:
         """A^T X (k x n, Fortran-ordered) for A (m x k)."""
         if self.is_sparse:
             Bt = np.ascontiguousarray(A, dtype=self.dtype).T
-            return _sparse_product(Bt, self._csc, n_threads)[0]
+            return _sparse_product(Bt, self._csc, n_threads)
         # A^T X then one copy of the small k x n result into column order: faster than
         # (X^T A)^T, whose output is column-ordered already, for the shapes NMF has.
         return np.asfortranarray(A.astype(self.dtype, copy=False).T @ self._dense)
@@ -99,7 +99,7 @@ class Operand:
         """X W^T (m x k) for W (k x n)."""
         if self.is_sparse:
             # X W^T = (W X^T)^T, and the CSR arrays of X are the CSC arrays of X^T.
-            return _sparse_product(fortran(W, self.dtype), self._csr_arrays(), n_threads)[0].T
+            return _sparse_product(fortran(W, self.dtype), self._csr_arrays(), n_threads).T
         return self._dense @ W.T.astype(self.dtype, copy=False)
 
     def dot_t_minus(self, W, A, M, n_threads):
@@ -145,8 +145,8 @@ class Operand:
 
 
 def _sparse_product(B, Y, n_threads, minus=None):
-    """B Y for a dense B and a CSC matrix Y, or B Y - M^T At with minus = (M, At): the core's
-    kernel. Returns (product, whether it is finite)."""
+    """B Y for a dense B and a CSC matrix Y, by the core's kernel; with minus = (M, At),
+    (B Y - M^T At, whether it is finite)."""
     rows, cols = Y.shape
     indptr, indices = Y.indptr, Y.indices
     if indices.dtype != indptr.dtype:

@@ -12,8 +12,9 @@ import scipy.sparse as sp
 from nnmf import _core
 from nnmf._operand import Operand
 
-# m spans several 1024-row blocks plus a partial one
-SHAPES = [(1, 1), (5, 3), (3000, 10), (2500, 40)]
+# m spans several 1024-row blocks plus a partial one; k crosses the edges of the register
+# tiles (cpp/nnmf/tiles.hpp)
+SHAPES = [(1, 1), (5, 3), (7, 13), (3000, 10), (1100, 25), (2500, 40)]
 
 
 @pytest.mark.parametrize("m, k", SHAPES)
@@ -100,3 +101,20 @@ def test_fused_vjp_product_reports_overflow():
     W = np.ones((3, 40))
     assert Operand(X).dot_t_minus(W, A, M, 1)[1] is True
     assert Operand(X).dot_t_minus(W, 10 * A, np.full((3, 3), 1e308), 1)[1] is False
+
+
+def test_sparse_kernel_rejects_malformed_arrays():
+    """Malformed CSC arrays (bypassing scipy's checks) raise instead of writing out of bounds."""
+    B = np.asfortranarray(np.ones((3, 4)))
+    data = np.ones(3)
+    good = np.array([0, 1, 3], dtype=np.int32), np.array([0, 1, 3], dtype=np.int32)
+    out = _core.dense_times_csc(B, *good, data, 4, 2, 1)
+    np.testing.assert_array_equal(out, [[1, 2]] * 3)
+    for indptr, indices, what in [
+            ([0, 2, 1], [0, 1, 3], "nondecreasing"),   # decreasing indptr
+            ([0, 5, 3], [0, 1, 3], "nondecreasing"),   # a column past the end
+            ([0, 1, 3], [0, 4, 3], "out of range"),    # a row index >= rows
+            ([0, 1, 3], [0, -1, 3], "out of range")]:
+        with pytest.raises(ValueError, match=what):
+            _core.dense_times_csc(B, np.array(indptr, dtype=np.int32),
+                                  np.array(indices, dtype=np.int32), data, 4, 2, 2)

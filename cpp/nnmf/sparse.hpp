@@ -4,9 +4,10 @@
 //   A^T X   = B Y with B = A^T, Y = X   (CSC of X)
 //   X W^T   = (W X^T)^T with B = W, Y = X^T (CSC of X^T, i.e. the CSR arrays of X).
 // The VJP's dA = X W^T - A M is the second with a dense term: out = B Y - M^T A^T, where
-// column j of A^T is row j of A. Columns go in blocks, so that term is one small GEMM per
-// block, written straight into the output block the sparse part then adds to: one pass over
-// A and the output, instead of zeroing the output, adding X W^T and then subtracting A M.
+// column j of A^T is row j of A. Columns go in blocks, so that term is one register-tiled
+// product per block (tiles.hpp), written straight into the output block the sparse part then
+// adds to: one pass over A and the output, instead of zeroing the output, adding X W^T and
+// then subtracting A M.
 #pragma once
 
 #include <Eigen/Core>
@@ -14,10 +15,12 @@
 #include <atomic>
 #include <cstdint>
 #include <stdexcept>
+#include <vector>
 
 #include "finite.hpp"
 #include "nnls.hpp"
 #include "parallel.hpp"
+#include "tiles.hpp"
 
 namespace nnmf {
 
@@ -32,21 +35,33 @@ bool dense_times_csc_impl(const Eigen::Ref<const MatrixC<T>>& B, const I* indptr
   const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
   std::atomic<bool> finite{true};
   parallel_for(
-      blocks, threads_for(n_threads, 2.0 * k * indptr[cols] + extra_flops), 1,
-      [] { return 0; },
-      [&](int&, std::int64_t b) {
+      blocks, threads_for(n_threads, 2.0 * k * indptr[cols] + double(k) * cols + extra_flops), 1,
+      [] { return std::vector<I>(); },
+      [&](std::vector<I>& starts, std::int64_t b) {
         const std::int64_t c0 = b * kBlock, c1 = std::min(cols, c0 + kBlock);
         auto block = out.middleCols(c0, c1 - c0);
         init(c0, c1 - c0, block);
-        for (std::int64_t j = c0; j < c1; ++j) {
+        // The column of each stored entry, found without a branch per column: count where
+        // each column after c0 starts, then a running sum over the entries. (The CSR of a
+        // corpus has 0-2 entries per row; a loop per column mispredicts its exit, and the
+        // 20News product took 0.26 instead of 0.19 ms.)
+        const I base = indptr[c0], nnz = indptr[c1] - base;
+        if (nnz < 0) throw std::invalid_argument("sparse indptr must be nondecreasing");
+        starts.assign(std::size_t(nnz) + 1, 0);
+        for (std::int64_t j = c0 + 1; j <= c1; ++j) {
+          const I at = indptr[j] - base;
+          if (at < 0 || at > nnz) throw std::invalid_argument("sparse indptr must be nondecreasing");
+          ++starts[at];
+        }
+        std::int64_t j = c0;
+        for (I p = 0; p < nnz; ++p) {
+          j += starts[p];
+          const I i = indices[base + p];
+          if (i < 0 || i >= rows) throw std::invalid_argument("sparse index out of range");
+          const T v = data[base + p];
           T* __restrict o = out.col(j).data();
-          for (I p = indptr[j]; p < indptr[j + 1]; ++p) {
-            const I i = indices[p];
-            if (i < 0 || i >= rows) throw std::invalid_argument("sparse index out of range");
-            const T v = data[p];
-            const T* __restrict bi = B.col(i).data();
-            for (Eigen::Index t = 0; t < k; ++t) o[t] += v * bi[t];
-          }
+          const T* __restrict bi = B.col(i).data();
+          for (Eigen::Index t = 0; t < k; ++t) o[t] += v * bi[t];
         }
         if (check_finite && !all_finite(block)) finite.store(false, std::memory_order_relaxed);
       });
@@ -59,7 +74,14 @@ void dense_times_csc(const Eigen::Ref<const MatrixC<T>>& B, const I* indptr, con
                      const T* data, std::int64_t rows, std::int64_t cols, int n_threads,
                      Eigen::Ref<MatrixC<T>> out) {
   dense_times_csc_impl<T, I>(B, indptr, indices, data, rows, cols, n_threads, 0.0, false, out,
-                             [](std::int64_t, std::int64_t, auto& block) { block.setZero(); });
+                             [](std::int64_t, std::int64_t, auto& block) {
+                               // one fill: Eigen's setZero() on a block goes column by column,
+                               // a memset call per 10-entry column at small k
+                               if (block.outerStride() == block.rows())
+                                 std::fill_n(block.data(), block.size(), T(0));
+                               else
+                                 block.setZero();
+                             });
 }
 
 // out = B Y - M^T At, with At (k' x c) in either memory order (At = A^T). Returns whether out
@@ -71,11 +93,12 @@ bool dense_times_csc_minus(const Eigen::Ref<const MatrixC<T>>& B, const I* indpt
                            Eigen::Ref<MatrixC<T>> out) {
   if (M.cols() != B.rows() || M.rows() != At.rows() || At.cols() != cols)
     throw std::invalid_argument("dense_times_csc_minus: inconsistent shapes");
-  const MatrixC<T> Mt = M.transpose();
+  const PaddedRows<T> Mp(M);
+  const Strided<T> A{At.data(), At.colStride(), At.rowStride()};  // A = At^T
   return dense_times_csc_impl<T, I>(
       B, indptr, indices, data, rows, cols, n_threads, 2.0 * M.size() * cols, true, out,
-      [&](std::int64_t c0, std::int64_t n, auto& block) {
-        block.noalias() = -(Mt * At.middleCols(c0, n));
+      [&](std::int64_t c0, std::int64_t n, auto&) {
+        minus_product<false>(A, c0, c0 + n, Mp, out.data(), out.outerStride());
       });
 }
 

@@ -206,7 +206,9 @@ def floor_parts(X, A0, k0, threads, repeats=5, blas=None):
     Xop = as_operand(X)
     n = X.shape[1]
     W = np.asfortranarray(np.random.default_rng(1).random((k0, n)), dtype=Xop.dtype)
-    A0 = np.asfortranarray(A0, dtype=Xop.dtype)
+    # row-major, like the fit's parameters (a column-major A_0 would add a copy of A_0 to
+    # the sparse products and inflate the floor)
+    A0 = np.ascontiguousarray(A0, dtype=Xop.dtype)
     Xop.dot_t(W, threads)  # builds the CSR copy once (cached, as in training)
     with threadpool_limits(limits=blas or threads, user_api="blas"):
         d = {"fw_nnmf": timeit(lambda: Xop.tdot(A0, threads), repeats),
@@ -220,6 +222,20 @@ def floor_parts(X, A0, k0, threads, repeats=5, blas=None):
     d["fw"] = min(d["fw_nnmf"], d.get("fw_scipy", np.inf))
     d["bw"] = min(d["bw_nnmf"], d.get("bw_scipy", np.inf))
     return d
+
+
+def a0_work_time(A0, threads, repeats=5):
+    """numpy's time for the work on A_0 alone that a step cannot avoid either, whatever X:
+    the Gram matrix A_0^T A_0 (forward), A_0 M with M k_0 x k_0 (backward) and one pass that
+    reads A_0 and the gradient and writes the new A_0 (the step). Where X has few nonzeros
+    per row (20News: 0.2) this, not the products with X, bounds an epoch from below."""
+    A0 = np.ascontiguousarray(A0, dtype=np.float64)
+    k0 = A0.shape[1]
+    M = np.random.default_rng(2).random((k0, k0))
+    G, out = np.ones_like(A0), np.empty_like(A0)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return (timeit(lambda: A0.T @ A0, repeats) + timeit(lambda: A0 @ M, repeats)
+                + timeit(lambda: np.subtract(A0, G, out=out), repeats))
 
 
 def floor_time(X, A0, k0, threads, repeats=5, blas=None):
@@ -380,7 +396,8 @@ def row1(args):
         t_med, t_mean, hist, _ = run_ours(X, ranks, As, our_epochs, threads, "pgd", eta)
         err_ours = float(hist[ref_epochs - 1])
         t_arm, _, hist_arm, _ = run_ours(X, ranks, As, our_epochs, threads, "armijo")
-        floor, fdet = floor_time(X, As[0], ranks[0], threads)
+        floor, fdet = floor_time(X, As[0], ranks[0], threads, repeats=21)
+        a0_work = a0_work_time(As[0], threads, repeats=21)
         t_ref_epoch = float(np.median(t_ref))
         r = {"case": name, "shape": [m, n], "sparse": sp.issparse(X), "ranks": list(ranks),
              "ref_epochs": ref_epochs, "our_epochs": our_epochs, "eta": eta, "lr_ref": lr_ref,
@@ -389,6 +406,7 @@ def row1(args):
              "t_ours_epoch": t_med, "t_ours_epoch_mean": t_mean, "t_armijo_epoch": t_arm,
              "speedup": t_ref_epoch / t_med, "floor": floor, "floor_detail": fdet,
              "floor_ratio": t_med / floor, "floor_ratio_armijo": t_arm / floor,
+             "a0_work": a0_work, "floor_a0_ratio": t_med / (floor + a0_work),
              "err_ref": err_ref, "err_ours": err_ours,
              "err_armijo_same_epochs": float(hist_arm[ref_epochs - 1]),
              "err_armijo_final": float(hist_arm[-1]),
@@ -399,7 +417,8 @@ def row1(args):
         r["pass_floor"] = bool(r["floor_ratio"] <= TARGET_FLOOR)
         print(f"   ref {fmt_t(t_ref_epoch)}/epoch, ours {fmt_t(t_med)}/epoch "
               f"({fmt_x(r['speedup'])}), armijo {fmt_t(t_arm)}, floor {fmt_t(floor)} "
-              f"({fmt_x(r['floor_ratio'])}), grad diff {r['grad_rel_diff']:.2e}, "
+              f"({fmt_x(r['floor_ratio'])}), with A_0 work {fmt_t(floor + a0_work)} "
+              f"({fmt_x(r['floor_a0_ratio'])}), grad diff {r['grad_rel_diff']:.2e}, "
               f"err ref {err_ref:.6g} ours {err_ours:.6g}", flush=True)
         out.append(r)
     return out
@@ -572,16 +591,17 @@ def _interleaved(configs, measure, rounds=ROW3_ROUNDS):
 
 def row3(args):
     out = row3_measure(args.quick, ROW3_CONFIGS)
-    # the same 2 + 2 threads with OMP_WAIT_POLICY=passive (libgomp reads it at load: a child)
-    env = dict(os.environ, OMP_WAIT_POLICY="passive")
+    # the same 2 + 2 threads with OMP_WAIT_POLICY=active (libgomp reads it at load: a child;
+    # importing nnmf chooses passive unless the user set a policy, as here)
+    env = dict(os.environ, OMP_WAIT_POLICY="active")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_row3-child",
            json.dumps({"quick": args.quick, "configs": [[2, 2]]})]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    passive = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
+    active = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
     for i, res in enumerate(out):
         res["t1"], res["t2"] = res["t"]["1,1"], res["t"]["2,2"]
         res["floor1"], res["floor2"] = res["floor"]["1,1"], res["floor"]["2,2"]
-        res["t2_passive"] = passive[i]["t"]["2,2"] if passive else None
+        res["t2_active"] = active[i]["t"]["2,2"] if active else None
         res["speedup"] = res["t1"] / res["t2"]
         res["floor_speedup"] = res["floor1"] / res["floor2"]
         tgt = TARGET_LAYER_SCALING if res["kind"].startswith("nnls") else TARGET_EPOCH_SCALING
@@ -590,7 +610,7 @@ def row3(args):
             res["err_spread"] = max(res["err"].values()) - min(res["err"].values())
         print(f"[row 3] {res['kind']} {res['case']}: " + ", ".join(
             f"core {c.split(',')[0]}/BLAS {c.split(',')[1]} {fmt_t(v)}"
-            for c, v in res["t"].items()) + f", 2/2 passive {fmt_t(res['t2_passive'])} "
+            for c, v in res["t"].items()) + f", 2/2 active {fmt_t(res['t2_active'])} "
             f"(1 -> 2: {fmt_x(res['speedup'])})", flush=True)
     return out
 
@@ -796,12 +816,16 @@ def render(results):
                   "A ← max(0, A − η∇) (η: no layer moves > 1 %; reference lr = η·mn/(2‖X‖²)), "
                   "same epochs. Gradient check: reconstruction loss, reference gradient × "
                   "mn/(2‖X‖²) (its loss is mean((X−PS)²), ours ½‖X−PS‖²/‖X‖²), "
-                  "max over layers of ‖g_ref − g_ours‖_F/‖g_ref‖_F at the starting A's.", "",
+                  "max over layers of ‖g_ref − g_ours‖_F/‖g_ref‖_F at the starting A's. "
+                  "*floor*: the products with X a step cannot avoid (A₀ᵀX, X·Wᵀ; the faster "
+                  "of nnmf's and scipy's kernels). *A₀ work*: numpy's time for the work on A₀ "
+                  "alone a step cannot avoid either (A₀ᵀA₀, A₀M, one pass for the step).", "",
                   "| data | ranks | reference / epoch | nnmf / epoch (pgd) | speedup | target | "
-                  "floor | epoch / floor | ≤ 4x | nnmf armijo / epoch | grad rel. diff | "
+                  "floor | epoch / floor | ≤ 4x | A₀ work | epoch / (floor + A₀ work) | "
+                  "nnmf armijo / epoch | grad rel. diff | "
                   "≤ 1e-8 | epochs compared | rel. error ref | rel. error nnmf | "
                   "nnmf armijo error (same epochs / after more) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows["1"]:
             tgt = f">{TARGET_REF_DENSE:.0f}x" if "dense" in r["case"] else ">1x"
             lines.append(
@@ -809,6 +833,7 @@ def render(results):
                 f" | {tuple(r['ranks'])} | {fmt_t(r['t_ref_epoch'])} | {fmt_t(r['t_ours_epoch'])}"
                 f" | {fmt_x(r['speedup'])} | {tgt} {passfail(r['pass_speed'])} | "
                 f"{fmt_t(r['floor'])} | {fmt_x(r['floor_ratio'])} | {passfail(r['pass_floor'])}"
+                f" | {fmt_t(r['a0_work'])} | {fmt_x(r['floor_a0_ratio'])}"
                 f" | {fmt_t(r['t_armijo_epoch'])} | {r['grad_rel_diff']:.1e} | "
                 f"{passfail(r['pass_grad'])} | {r['ref_epochs']} | {fmt_e(r['err_ref'])} | "
                 f"{fmt_e(r['err_ours'])} | {fmt_e(r['err_armijo_same_epochs'])} / "
@@ -842,17 +867,18 @@ def render(results):
                   "alternate the configurations (the JSON keeps every round). Fits on sparse "
                   "data hold BLAS to 1 thread themselves (threadpoolctl), so there the BLAS "
                   "setting only reaches the floor. Also shown: core 2 / BLAS 1, core 1 / BLAS 2, and "
-                  "2 / 2 with OMP_WAIT_POLICY=passive (a subprocess): the cost of two spinning "
-                  "thread pools (libgomp's and OpenBLAS's) sharing 2 cores.", "",
+                  "2 / 2 with OMP_WAIT_POLICY=active (a subprocess; importing nnmf sets passive "
+                  "unless the user chose a policy): the cost of idle OpenMP threads that spin "
+                  "on the 2 cores BLAS needs.", "",
                   "| what | data | 1 thread | 2 threads | speedup | target | core 2 / BLAS 1 | "
-                  "core 1 / BLAS 2 | 2 / 2 passive | floor 1 → 2 threads |",
+                  "core 1 / BLAS 2 | 2 / 2 active | floor 1 → 2 threads |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows["3"]:
             tgt = TARGET_LAYER_SCALING if r["kind"].startswith("nnls") else TARGET_EPOCH_SCALING
             lines.append(f"| {r['kind']} | {r['case']} | {fmt_t(r['t1'])} | {fmt_t(r['t2'])} | "
                          f"{fmt_x(r['speedup'])} | ≥{tgt}x {passfail(r['pass'])} | "
                          f"{fmt_t(r['t'].get('2,1'))} | {fmt_t(r['t'].get('1,2'))} | "
-                         f"{fmt_t(r.get('t2_passive'))} | {fmt_t(r['floor1'])} → "
+                         f"{fmt_t(r.get('t2_active'))} | {fmt_t(r['floor1'])} → "
                          f"{fmt_t(r['floor2'])} ({fmt_x(r['floor_speedup'])}) |")
         lines.append("")
     if "4" in rows:

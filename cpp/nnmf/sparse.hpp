@@ -30,15 +30,18 @@ bool dense_times_csc_impl(const Eigen::Ref<const MatrixC<T>>& B, const I* indptr
                           int n_threads, double extra_flops, bool check_finite,
                           Eigen::Ref<MatrixC<T>> out, Init init) {
   if (B.cols() != rows) throw std::invalid_argument("dense_times_csc: inconsistent shapes");
-  constexpr std::int64_t kBlock = 256;
+  // Blocks of up to 256 columns, at least 8 of them when there are few columns (A^T X for a
+  // corpus of 200 documents); the size depends on cols only, so results do not depend on the
+  // thread count.
+  const std::int64_t block_cols = std::clamp<std::int64_t>((cols + 7) / 8, 16, 256);
   const Eigen::Index k = B.rows();
-  const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
+  const std::int64_t blocks = (cols + block_cols - 1) / block_cols;
   std::atomic<bool> finite{true};
   parallel_for(
       blocks, threads_for(n_threads, 2.0 * k * indptr[cols] + double(k) * cols + extra_flops), 1,
       [] { return std::vector<I>(); },
       [&](std::vector<I>& starts, std::int64_t b) {
-        const std::int64_t c0 = b * kBlock, c1 = std::min(cols, c0 + kBlock);
+        const std::int64_t c0 = b * block_cols, c1 = std::min(cols, c0 + block_cols);
         auto block = out.middleCols(c0, c1 - c0);
         init(c0, c1 - c0, block);
         // The column of each stored entry, found without a branch per column: count where

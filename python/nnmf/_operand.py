@@ -35,19 +35,19 @@ class Operand:
                 csc = csc.copy()
                 csc.sum_duplicates()  # also sorts indices; never mutates the caller's matrix
             self._csc = csc
-            self._csr = None
+            self._xt = None  # X^T as CSC (X's CSR arrays), built when first needed
         else:
             self._dense = X.astype(self.dtype, copy=False)
 
     @classmethod
-    def _prepared(cls, name, shape, *, dense=None, csc=None, csr=None):
+    def _prepared(cls, name, shape, *, dense=None, csc=None, xt=None):
         """An Operand from arrays already checked and laid out (no validation, no copy)."""
         op = object.__new__(cls)
         op.name, op.shape, op._unchecked = name, tuple(shape), False
         op.is_sparse = dense is None
         op.dtype = (csc if op.is_sparse else dense).dtype
         if op.is_sparse:
-            op._csc, op._csr = csc, csr
+            op._csc, op._xt = csc, xt
         else:
             op._dense = dense
         return op
@@ -116,10 +116,11 @@ class Operand:
         return out, _core.subtract_product(out, A, M, n_threads)
 
     def _csr_arrays(self):
-        """X's CSR arrays as the CSC of X^T (built once and cached)."""
-        if self._csr is None:
-            self._csr = self._csc.tocsr()
-        return self._csr.T
+        """X's CSR arrays as the CSC of X^T (built once and cached, with the CSC object
+        itself: making one runs scipy's format checks, ~0.1 ms a call on 20News)."""
+        if self._xt is None:
+            self._xt = self._csc.tocsr().T
+        return self._xt
 
     def transpose(self):
         """X^T as an Operand, without copying the data: a dense X^T is a view; a sparse X^T
@@ -128,7 +129,7 @@ class Operand:
         if not self.is_sparse:
             return Operand._prepared(name, self.shape[::-1], dense=self._dense.T)
         # .T of CSR is CSC and vice versa
-        return Operand._prepared(name, self.shape[::-1], csc=self._csr_arrays(), csr=self._csc.T)
+        return Operand._prepared(name, self.shape[::-1], csc=self._csr_arrays(), xt=self._csc)
 
     def columns(self, idx):
         """The columns idx (an integer array) of X as a new Operand (a copy of those

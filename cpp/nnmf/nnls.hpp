@@ -115,7 +115,14 @@ class ColumnSolver {
     }
     if (gram_.has_inverse() && !warm) {  // cold start: seed P with the positives of G^-1 c
       apply_inverse(c_.data(), u_.data());
-      for (int i = 0; i < k; ++i) in_p_[i] = gram_.usable(i) && u_[i] > 0;
+      int p = 0;
+      for (int i = 0; i < k; ++i) p += in_p_[i] = gram_.usable(i) && u_[i] > 0;
+      if (p == k) {  // the unconstrained solution is feasible, hence optimal (what the loop
+                     // below would return, without its setup: dense solutions are common)
+        for (int i = 0; i < k; ++i) s[i] = static_cast<T>(u_[i] * inv_d[i]);
+        *converged = true;
+        return 0;
+      }
       u_is_hc_ = true;
     }
     choose_form();

@@ -423,8 +423,9 @@ NNLSInfo nnls_gram(const Eigen::Ref<const MatrixXdC>& gram, const Eigen::Ref<con
   const ScaledGram scaled(gram, /*want_inverse=*/true);
   const std::int64_t n = C.cols();
   NNLSInfo info{Eigen::VectorXi::Zero(n), Eigen::Matrix<bool, Eigen::Dynamic, 1>::Zero(n)};
+  const int threads = threads_for(opt.n_threads, 4.0 * n * k * k);
   parallel_for(
-      n, threads_for(opt.n_threads, 4.0 * n * k * k), 16, [&] { return ColumnSolver(scaled, opt); },
+      n, threads, column_chunk(n, threads), [&] { return ColumnSolver(scaled, opt); },
       [&](ColumnSolver& solver, std::int64_t j) {
         bool ok = false;
         info.n_iter[j] = solver.solve(C.col(j).data(), S.col(j).data(), &ok);

@@ -26,9 +26,9 @@ MatrixC<T> support_solve(const Eigen::Ref<const MatrixXdC>& gram,
   const ScaledGram scaled(gram, /*want_inverse=*/true);
   const NNLSOptions opt;
   MatrixC<T> W = MatrixC<T>::Zero(k, S.cols());
+  const int threads = threads_for(n_threads, 4.0 * S.cols() * k * k);
   parallel_for(
-      S.cols(), threads_for(n_threads, 4.0 * S.cols() * k * k), 16,
-      [&] { return ColumnSolver(scaled, opt); },
+      S.cols(), threads, column_chunk(S.cols(), threads), [&] { return ColumnSolver(scaled, opt); },
       [&](ColumnSolver& solver, std::int64_t j) {
         if (solver.solve_on_support(S.col(j).data(), R.col(j).data(), W.col(j).data())) return;
         // G[P, P] singular (dependent columns of A on the support): the pseudo-inverse gives

@@ -143,8 +143,12 @@ void gram_rows(const Strided<T>& A, Index k, Index r0, Index r1, double* Gp,
   panel.assign(kPanelRows * kp, 0.0);
   for (Index p0 = r0; p0 < r1; p0 += kPanelRows) {
     const Index rows = std::min(kPanelRows, r1 - p0);
-    for (Index r = 0; r < rows; ++r)
-      for (Index j = 0; j < k; ++j) panel[r * kp + j] = double(A(p0 + r, j));
+    if (A.cs == 1) {  // rows contiguous (row-major A): a vectorised copy per row
+      for (Index r = 0; r < rows; ++r) std::copy_n(&A(p0 + r, 0), k, &panel[r * kp]);
+    } else {  // read down the columns
+      for (Index j = 0; j < k; ++j)
+        for (Index r = 0; r < rows; ++r) panel[r * kp + j] = double(A(p0 + r, j));
+    }
     // column blocks c0 .. c0+3 against the row vectors that reach the diagonal or below
     for (Index c0 = 0; c0 < kp; c0 += kTileCols) {
       Index v = c0 / L;

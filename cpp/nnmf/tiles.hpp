@@ -51,6 +51,9 @@ EIGEN_ALWAYS_INLINE void tile(const T* P, Index ps, const T* Q, Index qc, Index 
   }
 }
 
+// n rounded up to a multiple of unit.
+constexpr Index round_up(Index n, Index unit) { return (n + unit - 1) / unit * unit; }
+
 // M (k x k') as rows padded with zeros to a whole number of vectors, the tiles' P operand.
 template <class T>
 struct PaddedRows {
@@ -58,13 +61,12 @@ struct PaddedRows {
   std::vector<T> data;
   template <class MatM>
   explicit PaddedRows(const MatM& M)
-      : rows(M.rows()), cols(M.cols()), stride(round_up(M.cols())), data(rows * stride, T(0)) {
+      : rows(M.rows()),
+        cols(M.cols()),
+        stride(round_up(M.cols(), Vec<T>::SizeAtCompileTime)),
+        data(rows * stride, T(0)) {
     for (Index j = 0; j < rows; ++j)
       for (Index t = 0; t < cols; ++t) data[j * stride + t] = M(j, t);
-  }
-  static Index round_up(Index n) {
-    constexpr Index L = Vec<T>::SizeAtCompileTime;
-    return (n + L - 1) / L * L;
   }
 };
 
@@ -121,7 +123,7 @@ inline Index gram_stride(Index k) {
   constexpr Index L = Vec<double>::SizeAtCompileTime;
   constexpr Index unit = L > kTileCols ? L : kTileCols;
   static_assert(unit % L == 0 && unit % kTileCols == 0, "tile sizes must divide each other");
-  return (k + unit - 1) / unit * unit;
+  return round_up(k, unit);
 }
 
 template <int NV>

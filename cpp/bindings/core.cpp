@@ -9,9 +9,11 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <string>
 #include <tuple>
 
 #include "nnmf/cpu.hpp"
+#include "nnmf/dense.hpp"
 #include "nnmf/memory.hpp"
 #include "nnmf/nnls.hpp"
 #include "nnmf/parallel.hpp"
@@ -95,6 +97,29 @@ void bind_sparse(py::module_& m) {
         "cols"_a, "M"_a.noconvert(), "At"_a.noconvert(), "n_threads"_a);
 }
 
+// A 2-D array of T as a strided view (numpy's byte strides in elements).
+template <class T>
+nnmf::Strided<T> strided_array(const py::array_t<T>& a, const char* name) {
+  if (a.ndim() != 2) throw std::invalid_argument(std::string(name) + " must be 2-D");
+  const auto s = py::ssize_t(sizeof(T));
+  if (a.strides(0) % s || a.strides(1) % s)
+    throw std::invalid_argument(std::string(name) + " must have whole-element strides");
+  return {a.data(), a.strides(0) / s, a.strides(1) / s};
+}
+
+// A^T X (k x n, column-major) for A (m x k) and X (m x n) in any memory order.
+template <class T>
+nnmf::MatrixC<T> tdot(py::array_t<T> A, py::array_t<T> X, int n_threads) {
+  const auto a = strided_array(A, "A"), x = strided_array(X, "X");
+  if (A.shape(0) != X.shape(0))
+    throw std::invalid_argument("tdot: A and X must have the same number of rows");
+  const auto m = A.shape(0), k = A.shape(1), n = X.shape(1);
+  py::gil_scoped_release release;
+  nnmf::MatrixC<T> out(k, n);
+  nnmf::tdot<T>(a, m, k, x, n, out.data(), 1, k, n_threads);
+  return out;
+}
+
 // out = P(p - step g) over flat arrays of equal length; returns <g, out - p>.
 template <class T>
 double projected_step(py::array_t<T, py::array::c_style> p, py::array_t<T, py::array::c_style> g,
@@ -114,6 +139,7 @@ template <class T>
 void bind_dtype(py::module_& m) {
   m.def("projected_step", &projected_step<T>, "p"_a.noconvert(), "g"_a.noconvert(), "step"_a,
         "nonneg"_a, "out"_a.noconvert(), "n_threads"_a);
+  m.def("tdot", &tdot<T>, "A"_a.noconvert(), "X"_a.noconvert(), "n_threads"_a);
   const auto guard = py::call_guard<py::gil_scoped_release>();
   m.def("nnls_gram", &nnls_gram<T>, "gram"_a.noconvert(), "C"_a.noconvert(),
         "init"_a.noconvert(), "max_iter"_a, "tol"_a, "n_threads"_a, guard);

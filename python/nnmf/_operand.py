@@ -1,6 +1,6 @@
 """The data matrix, prepared once for the products with it that a layer needs.
 
-A dense X stays as given (any memory order; BLAS reads either). A sparse X is kept as
+A dense X stays as given (any memory order; the core's kernel and BLAS read either). A sparse X is kept as
 canonical CSC, plus its CSR arrays when first needed, and is never densified: both products
 go through the core's column-parallel dense-times-sparse kernel.
 """
@@ -91,16 +91,15 @@ class Operand:
         if self.is_sparse:
             Bt = np.ascontiguousarray(A, dtype=self.dtype).T
             return _sparse_product(Bt, self._csc, n_threads)
-        # A^T X then one copy of the small k x n result into column order: faster than
-        # (X^T A)^T, whose output is column-ordered already, for the shapes NMF has.
-        return np.asfortranarray(A.astype(self.dtype, copy=False).T @ self._dense)
+        return _dense_tdot(A.astype(self.dtype, copy=False), self._dense, n_threads)
 
     def dot_t(self, W, n_threads):
         """X W^T (m x k) for W (k x n)."""
         if self.is_sparse:
             # X W^T = (W X^T)^T, and the CSR arrays of X are the CSC arrays of X^T.
             return _sparse_product(fortran(W, self.dtype), self._csr_arrays(), n_threads).T
-        return self._dense @ W.T.astype(self.dtype, copy=False)
+        # X W^T = ((W^T)^T X^T)^T: C-ordered, as the k x m product comes out column-ordered
+        return _dense_tdot(W.T.astype(self.dtype, copy=False), self._dense.T, n_threads).T
 
     def dot_t_minus(self, W, A, M, n_threads):
         """X W^T - A M (m x k', a new C-ordered array) for W (k x n), A (m x k'') in either
@@ -112,7 +111,7 @@ class Operand:
             out, finite = _sparse_product(fortran(W, self.dtype), self._csr_arrays(), n_threads,
                                           minus=(M, A.T))
             return out.T, finite
-        out = self._dense @ W.T.astype(self.dtype, copy=False)
+        out = self.dot_t(W, n_threads)
         return out, _core.subtract_product(out, A, M, n_threads)
 
     def _csr_arrays(self):
@@ -143,6 +142,25 @@ class Operand:
         """||X||_F^2 in float64."""
         values = (self._csc.data if self.is_sparse else self._dense).astype(np.float64, copy=False)
         return float(np.vdot(values, values))
+
+
+# Ranks up to which the core's dense A^T X (cpp/nnmf/dense.hpp) beats BLAS, by the memory
+# order of X: it streams a column-major X as it lies (k = 10: 1.5-2x faster than OpenBLAS on
+# one thread) and a row-major one at par at small k; at larger k BLAS's blocking wins. Either
+# way the core's threads do not spin after the call as BLAS's do, starving the solves that
+# follow (the layer's second thread then gains little).
+_CORE_TDOT_MAX_RANK = {"F": 64, "C": 16}
+
+
+def _dense_tdot(A, X, n_threads):
+    """A^T X (k x n, Fortran-ordered) for dense A (m x k) and X (m x n) of one dtype."""
+    itemsize = X.itemsize
+    order = "F" if X.strides[0] == itemsize else "C" if X.strides[1] == itemsize else None
+    if order is not None and A.shape[1] <= _CORE_TDOT_MAX_RANK[order]:
+        return _core.tdot(A, X, n_threads)
+    # A^T X then one copy of the small k x n result into column order: faster than
+    # (X^T A)^T, whose output is column-ordered already, for the shapes NMF has.
+    return np.asfortranarray(A.T @ X)
 
 
 def _sparse_product(B, Y, n_threads, minus=None):

@@ -1,0 +1,177 @@
+// A^T X for a dense X (m x n) and a thin factor A (m x k, k ~ 5..64): the product with X
+// that every layer needs, and, transposed, X W^T = (W^T)^T X^T for the backward pass. At
+// small k, BLAS's packing of X for its GEMM kernel costs more than the arithmetic (OpenBLAS
+// streams X at half the speed of these loops at k = 10), and its threads spin after each call
+// and starve the OpenMP regions that follow. X is read as it lies, in either memory order:
+// - column-major X: the register tiles of tiles.hpp, a few columns of X at a time (their
+//   entries broadcast against vectors of A's rows), over blocks of rows whose part of A stays
+//   in cache;
+// - row-major X at small k: a block of out's columns stays in L1 while groups of 4 rows of X
+//   stream along their length through it (a tile would read X down its columns, a few
+//   entries from each row, which the prefetchers cannot follow).
+// Each output entry is one fixed sequence of operations, whatever the thread count.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "parallel.hpp"
+#include "tiles.hpp"
+
+namespace nnmf {
+
+// --- column-major X -------------------------------------------------------------------------
+
+// One block of out = A^T X: rows [d0, d0 + depth) of A and X, and some of X's columns. Ap
+// points to A's row d0 as zero-padded rows of kp entries, X and out to the block's first row
+// and column (out(t, j) = out[t * ors + j * ocs]); `first` says whether the block writes or adds.
+template <class T>
+struct TdotBlock {
+  const T* Ap;
+  Index k, kp;
+  Strided<T> X;
+  Index depth;
+  T* out;
+  Index ors, ocs;
+  bool first;
+  void put(Index t, Index j, T v) const {
+    T& o = out[t * ors + j * ocs];
+    o = first ? v : o + v;
+  }
+};
+
+// Columns j .. j+NC-1 against NV vectors of A's rows from entry t0.
+template <class T, int NV, int NC>
+EIGEN_ALWAYS_INLINE void tdot_tile(const TdotBlock<T>& b, Index t0, Index j) {
+  constexpr int L = Vec<T>::SizeAtCompileTime;
+  Vec<T> acc[NV][NC];
+  tile<T, NV, NC>(b.Ap + t0, b.kp, &b.X(0, j), b.X.cs, b.X.rs, b.depth, acc);
+  for (int c = 0; c < NC; ++c)
+    for (int i = 0; i < NV; ++i)
+      for (int l = 0; l < L && t0 + i * L + l < b.k; ++l) b.put(t0 + i * L + l, j + c, acc[i][c][l]);
+}
+
+template <class T, int NC>
+void tdot_tiles(const TdotBlock<T>& b, Index j) {
+  constexpr int L = Vec<T>::SizeAtCompileTime;
+  const Index vecs = round_up(b.k, L) / L;
+  Index v = 0;
+  for (; v + kTileVecs <= vecs; v += kTileVecs) tdot_tile<T, kTileVecs, NC>(b, v * L, j);
+  if (vecs - v == 2) tdot_tile<T, 2, NC>(b, v * L, j);
+  if (vecs - v == 1) tdot_tile<T, 1, NC>(b, v * L, j);
+}
+
+template <class T>
+void tdot_colmajor(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Index n, T* out,
+                   Index ors, Index ocs, int n_threads) {
+  constexpr Index kColumns = 64, kBytes = 128 * 1024, kMinDepth = 128;
+  const Index kp = round_up(k, Vec<T>::SizeAtCompileTime);
+  const Index depth = std::max(kMinDepth, kBytes / (kp * Index(sizeof(T))));
+  std::vector<T> Ap(m * kp, T(0));
+  for (Index i = 0; i < m; ++i)
+    for (Index t = 0; t < k; ++t) Ap[i * kp + t] = A(i, t);
+  parallel_for(
+      (n + kColumns - 1) / kColumns, threads_for(n_threads, 2.0 * m * k * n), 1, [] { return 0; },
+      [&](int&, std::int64_t c) {
+        const Index j0 = c * kColumns, cols = std::min(n - j0, kColumns);
+        for (Index d0 = 0; d0 < m; d0 += depth) {
+          const TdotBlock<T> b{Ap.data() + d0 * kp, k, kp, {&X(d0, j0), X.rs, X.cs},
+                               std::min(depth, m - d0), out + j0 * ocs, ors, ocs, d0 == 0};
+          Index j = 0;
+          for (; j + kTileCols <= cols; j += kTileCols) tdot_tiles<T, kTileCols>(b, j);
+          for (; j < cols; ++j) tdot_tiles<T, 1>(b, j);
+        }
+      });
+}
+
+// --- row-major X ----------------------------------------------------------------------------
+
+// C[t][0 .. cols) += sum_r a[r * k + t] * x_r[0 .. cols) for R rows x_r of X and TG rows t
+// of C at a time: R x TG broadcast entries of A stay in registers while the rows stream.
+template <class T, int R, int TG>
+EIGEN_ALWAYS_INLINE void rank_update_rows(const T* a, Index k, Index t, const T* const (&x)[R],
+                                          Index cols, T* C, Index cs) {
+  constexpr Index L = Vec<T>::SizeAtCompileTime;
+  const Index full = cols / L * L;
+  Vec<T> av[R][TG];
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < TG; ++g) av[r][g].setConstant(a[r * k + t + g]);
+  for (Index v = 0; v < full; v += L) {
+    Vec<T> xv[R];
+    for (int r = 0; r < R; ++r) xv[r] = Eigen::Map<const Vec<T>>(x[r] + v);
+    for (int g = 0; g < TG; ++g) {
+      Eigen::Map<Vec<T>> cv(C + (t + g) * cs + v);
+      Vec<T> s = cv;
+      for (int r = 0; r < R; ++r) s += av[r][g].cwiseProduct(xv[r]);
+      cv = s;
+    }
+  }
+  for (Index v = full; v < cols; ++v)
+    for (int g = 0; g < TG; ++g)
+      for (int r = 0; r < R; ++r) C[(t + g) * cs + v] += a[r * k + t + g] * x[r][v];
+}
+
+template <class T, int R>
+EIGEN_ALWAYS_INLINE void rank_update(const T* a, Index k, const T* const (&x)[R], Index cols,
+                                     T* C, Index cs) {
+  constexpr int TG = 2;
+  Index t = 0;
+  for (; t + TG <= k; t += TG) rank_update_rows<T, R, TG>(a, k, t, x, cols, C, cs);
+  for (; t < k; ++t) rank_update_rows<T, R, 1>(a, k, t, x, cols, C, cs);
+}
+
+template <class T>
+void tdot_rowmajor(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Index n, T* out,
+                   Index ors, Index ocs, int n_threads) {
+  constexpr Index L = Vec<T>::SizeAtCompileTime, kBlockBytes = 16 * 1024, kRows = 4;
+  // w columns of out per block, k x w of them in L1; at least ~8 blocks to share out
+  const Index fit = std::max<Index>(L, kBlockBytes / (k * Index(sizeof(T))) / L * L);
+  const Index w = std::clamp<Index>(round_up((n + 7) / 8, L), L, std::min<Index>(fit, 512));
+  std::vector<T> Ar(m * k);  // A row-major, for its rows' k entries side by side
+  for (Index i = 0; i < m; ++i)
+    for (Index t = 0; t < k; ++t) Ar[i * k + t] = A(i, t);
+  parallel_for(
+      (n + w - 1) / w, threads_for(n_threads, 2.0 * m * k * n), 1,
+      [&] { return std::vector<T>(k * w); },
+      [&](std::vector<T>& C, std::int64_t b) {
+        const Index j0 = b * w, cols = std::min(n - j0, w);
+        std::fill(C.begin(), C.end(), T(0));
+        Index i = 0;
+        for (; i + kRows <= m; i += kRows) {
+          const T* const x[kRows] = {&X(i, j0), &X(i + 1, j0), &X(i + 2, j0), &X(i + 3, j0)};
+          rank_update<T, kRows>(&Ar[i * k], k, x, cols, C.data(), w);
+        }
+        for (; i < m; ++i) {
+          const T* const x[1] = {&X(i, j0)};
+          rank_update<T, 1>(&Ar[i * k], k, x, cols, C.data(), w);
+        }
+        for (Index j = 0; j < cols; ++j)
+          for (Index t = 0; t < k; ++t) out[t * ors + (j0 + j) * ocs] = C[t * w + j];
+      });
+}
+
+// Above this rank a row-major X goes to the tiles too: with more arithmetic per entry of X,
+// their register reuse beats the longer runs of the rank updates (k = 40: 27 vs 34 ms at
+// (m, n) = (2000, 2000); k = 10: 98 vs 50 ms at (1000, 20000); one thread).
+constexpr Index kRankUpdateMaxRank = 16;
+
+// out (k x n, entry (t, j) at out[t * ors + j * ocs]) = A^T X for A (m x k) and X (m x n),
+// both read through their strides; X's rows (X.cs == 1) or columns must be contiguous for
+// speed, though any strides give the right result.
+template <class T>
+void tdot(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Index n, T* out,
+          Index ors, Index ocs, int n_threads) {
+  if (k == 0 || n == 0) return;
+  if (m == 0) {
+    for (Index j = 0; j < n; ++j)
+      for (Index t = 0; t < k; ++t) out[t * ors + j * ocs] = T(0);
+  } else if (X.cs == 1 && X.rs != 1 && k <= kRankUpdateMaxRank) {
+    tdot_rowmajor(A, m, k, X, n, out, ors, ocs, n_threads);
+  } else {
+    tdot_colmajor(A, m, k, X, n, out, ors, ocs, n_threads);
+  }
+}
+
+}  // namespace nnmf

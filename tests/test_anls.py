@@ -165,7 +165,7 @@ def test_operand_transpose_and_columns(sparse):
     np.testing.assert_allclose(cols.tdot(B, 1), B.T @ X[:, [4, 0, 2]])
 
 
-def test_sparse_anls_holds_blas_to_one_thread():
+def test_anls_holds_blas_to_one_thread_when_the_core_does_every_product():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     X = sp.random(60, 40, density=0.2, random_state=0, format="csr")
     seen = []
@@ -176,3 +176,8 @@ def test_sparse_anls_holds_blas_to_one_thread():
 
     nmf_anls(X, 3, max_iter=3, tol=0.0, random_state=0, callback=callback, warn=False)
     assert seen and set(seen) == {1}
+    seen.clear()  # a dense X whose products go to BLAS keeps BLAS's threads
+    nmf_anls(np.random.default_rng(0).random((80, 70)), 65, max_iter=2, tol=0.0,
+             random_state=0, callback=callback, warn=False)
+    assert seen and set(seen) == {p["num_threads"] for p in threadpoolctl.threadpool_info()
+                                  if p["user_api"] == "blas"}

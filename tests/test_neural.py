@@ -406,7 +406,7 @@ def test_a_stalled_start_warns_and_keeps_the_initial_factors(monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore::nnmf.ConvergenceWarning")
-def test_sparse_fits_hold_blas_to_one_thread():
+def test_fits_with_every_product_in_the_core_hold_blas_to_one_thread():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     X = sp.csc_matrix(_data())
     seen = []
@@ -420,7 +420,10 @@ def test_sparse_fits_hold_blas_to_one_thread():
               callback=lambda it, state: seen.append(blas_threads())).fit(X)
     assert seen and all(n == 1 for threads in seen for n in threads)
     assert blas_threads() == before  # restored after the fit
-    seen.clear()
-    NeuralNMF((5, 3), random_state=0, n_threads=1, max_iter=3, tol=0.0,
-              callback=lambda it, state: seen.append(blas_threads())).fit(X.toarray())
-    assert seen[0] == before  # dense X: BLAS keeps its threads for the products with X
+    # a dense X with a unit stride and rank <= 64: its products also run in the core
+    for dense, held in ((X.toarray(), True), (X.toarray(order="F"), True),
+                        (np.repeat(np.repeat(X.toarray(), 2, 0), 2, 1)[::2, ::2], False)):
+        seen.clear()
+        NeuralNMF((5, 3), random_state=0, n_threads=1, max_iter=3, tol=0.0,
+                  callback=lambda it, state: seen.append(blas_threads())).fit(dense)
+        assert seen[0] == ([1] * len(before) if held else before)

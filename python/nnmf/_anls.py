@@ -191,7 +191,7 @@ def nmf_anls(X, k, *, A_init=None, S_init=None, init="nndsvd", max_iter=200, tol
     https://doi.org/10.1137/1.9781611976410
     """
     Xop = as_operand(X, nonnegative=True)
-    with blas_threads_for(Xop):
+    with blas_threads_for(Xop, k):
         return _nmf_anls(Xop, k, A_init, S_init, init, max_iter, tol, random_state, n_threads,
                          callback, warn)
 

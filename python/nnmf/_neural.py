@@ -334,7 +334,7 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
 
     def _fit(self, X, y, label_mask, X_mask):
         Xop = self._check_X(X)
-        with blas_threads_for(Xop):
+        with blas_threads_for(Xop, self._check_params(Xop.shape)[0]):
             self._train(Xop, y, label_mask, X_mask)
 
     def _train(self, Xop, y, label_mask, X_mask):

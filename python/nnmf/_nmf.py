@@ -112,7 +112,7 @@ def fit_nmf(Xop, k, *, solver, init, max_iter, tol, rng, n_threads, verbose=0):
     if verbose:
         def callback(it, A, S, obj):
             print(f"NMF(mu) iteration {it}: relative error {np.sqrt(obj * scale):.6g}")
-    with blas_threads_for(Xop):
+    with blas_threads_for(Xop, k):
         A, S, history, converged = nmf_mu(Xop, k, A_init=A0, S_init=S0, max_iter=max_iter,
                                           tol=tol, n_threads=n_threads, callback=callback)
     return A, S, np.sqrt(np.asarray(history[1:]) * scale), converged

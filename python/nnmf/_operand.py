@@ -114,6 +114,10 @@ class Operand:
         out = self.dot_t(W, n_threads)
         return out, _core.subtract_product(out, A, M, n_threads)
 
+    def products_in_core(self, k):
+        """Whether every product of X with rank-k factors runs in the core (none in BLAS)."""
+        return self.is_sparse or _core_tdot_applies(self._dense, k)
+
     def _csr_arrays(self):
         """X's CSR arrays as the CSC of X^T (built once and cached, with the CSC object
         itself: making one runs scipy's format checks, ~0.1 ms a call on 20News)."""
@@ -144,19 +148,22 @@ class Operand:
         return float(np.vdot(values, values))
 
 
-# Ranks up to which the core's dense A^T X (cpp/nnmf/dense.hpp) beats BLAS, by the memory
-# order of X: it streams a column-major X as it lies (k = 10: 1.5-2x faster than OpenBLAS on
-# one thread) and a row-major one at par at small k; at larger k BLAS's blocking wins. Either
-# way the core's threads do not spin after the call as BLAS's do, starving the solves that
-# follow (the layer's second thread then gains little).
-_CORE_TDOT_MAX_RANK = {"F": 64, "C": 16}
+# The rank up to which dense products with X go to the core's A^T X (cpp/nnmf/dense.hpp)
+# rather than to BLAS. On one thread it streams a column-major X at k = 10 1.5-2x faster than
+# OpenBLAS and is at par with it otherwise, to within ~30 % at k = 50, m = 10000; on two, its
+# threads do not spin after the call as BLAS's do, starving the solves that follow, and the
+# whole fit can hold BLAS to one thread (_threads.py). Above it BLAS's blocking wins.
+_CORE_TDOT_MAX_RANK = 64
+
+
+def _core_tdot_applies(X, k):
+    """Whether A^T X for a dense X and a rank-k A goes to the core: X needs a unit stride."""
+    return k <= _CORE_TDOT_MAX_RANK and X.itemsize in X.strides
 
 
 def _dense_tdot(A, X, n_threads):
     """A^T X (k x n, Fortran-ordered) for dense A (m x k) and X (m x n) of one dtype."""
-    itemsize = X.itemsize
-    order = "F" if X.strides[0] == itemsize else "C" if X.strides[1] == itemsize else None
-    if order is not None and A.shape[1] <= _CORE_TDOT_MAX_RANK[order]:
+    if _core_tdot_applies(X, A.shape[1]):
         return _core.tdot(A, X, n_threads)
     # A^T X then one copy of the small k x n result into column order: faster than
     # (X^T A)^T, whose output is column-ordered already, for the shapes NMF has.

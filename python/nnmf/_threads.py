@@ -1,12 +1,14 @@
-"""numpy's BLAS threads during fits on sparse data.
+"""numpy's BLAS threads during fits whose products with X all run in the core.
 
-With a sparse X every product with X and with the tall factor A_0 runs in the core's OpenMP
-threads; what is left for numpy's BLAS are k x n and k x k products, too small to gain from a
-second thread. A multi-threaded BLAS call on them wakes OpenBLAS's threads, which then spin
-and take cores from the core's next OpenMP region: on 2 cores a sparse training epoch ran in
-33 ms with 2 BLAS threads and in 16 ms with 1 (bench/RESULTS.md, row 3). Fits on sparse data
-therefore hold BLAS to one thread. This needs threadpoolctl (the ``threads`` extra; scikit-
-learn also installs it); without it BLAS keeps its own setting.
+With a sparse X, or a dense one of rank up to 64 with a unit stride (_operand.py), every
+product with X and with the tall factor A_0 runs in the core's OpenMP threads; what is left
+for numpy's BLAS are k x n and k x k products, too small to gain from a second thread. A
+multi-threaded BLAS call on them wakes OpenBLAS's threads, which then spin and take cores
+from the core's next OpenMP region: on 2 cores a sparse training epoch ran in 33 ms with 2
+BLAS threads and in 16 ms with 1, a dense 2000 x 2000 (40, 10) one in 80 ms and 44 ms
+(bench/RESULTS.md, row 3). Such fits therefore hold BLAS to one thread. This needs
+threadpoolctl (the ``threads`` extra; scikit-learn also installs it); without it BLAS keeps
+its own setting.
 """
 
 import contextlib
@@ -19,8 +21,9 @@ except ImportError:  # optional
 __all__ = ["blas_threads_for"]
 
 
-def blas_threads_for(Xop):
-    """A context manager for a fit on the Operand Xop: BLAS on one thread for sparse X."""
-    if threadpool_limits is None or not Xop.is_sparse:
+def blas_threads_for(Xop, k):
+    """A context manager for a fit of rank-k factors to the Operand Xop: BLAS on one thread
+    when the core does every product with X."""
+    if threadpool_limits is None or not Xop.products_in_core(k):
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")

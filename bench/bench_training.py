@@ -201,8 +201,9 @@ def load_20news():
 
 def floor_parts(X, A0, k0, threads, repeats=5, blas=None):
     """Times of the products with X one training step needs: A_0^T X (forward) and X W^T
-    (backward, W: k_0 x n), each the faster of nnmf's Operand product (nnmf's kernel for
-    sparse X, numpy's BLAS for dense) and scipy's sparse product. Returns a dict."""
+    (backward, W: k_0 x n), each the faster of nnmf's Operand product (the core's kernels,
+    or numpy's BLAS for dense X beyond their rank limit) and the plain library product
+    (scipy's sparse product, numpy's BLAS). Returns a dict."""
     Xop = as_operand(X)
     n = X.shape[1]
     W = np.asfortranarray(np.random.default_rng(1).random((k0, n)), dtype=Xop.dtype)
@@ -219,8 +220,11 @@ def floor_parts(X, A0, k0, threads, repeats=5, blas=None):
             Wt = np.ascontiguousarray(W.T)
             d["fw_scipy"] = timeit(lambda: XT @ A0, repeats)
             d["bw_scipy"] = timeit(lambda: Xr @ Wt, repeats)
-    d["fw"] = min(d["fw_nnmf"], d.get("fw_scipy", np.inf))
-    d["bw"] = min(d["bw_nnmf"], d.get("bw_scipy", np.inf))
+        else:
+            d["fw_numpy"] = timeit(lambda: A0.T @ X, repeats)
+            d["bw_numpy"] = timeit(lambda: X @ W.T, repeats)
+    d["fw"] = min(d["fw_nnmf"], d.get("fw_scipy", np.inf), d.get("fw_numpy", np.inf))
+    d["bw"] = min(d["bw_nnmf"], d.get("bw_scipy", np.inf), d.get("bw_numpy", np.inf))
     return d
 
 

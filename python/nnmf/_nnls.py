@@ -1,7 +1,7 @@
 """The Neural NMF layer q(X, A) = argmin_{S >= 0} ||X - A S||_F^2 and its exact derivatives.
 
-The big products with X (A^T X, X W^T) go to numpy's BLAS for dense X and to the core's
-column-parallel sparse kernel for sparse X; the per-column active-set solves and the solves on
+The big products with X (A^T X, X W^T) go to the core's kernels (dense X in either memory
+order up to rank 64, beyond that numpy's BLAS; sparse X: the column-parallel sparse kernel); the per-column active-set solves and the solves on
 the support run in the compiled core, in parallel over columns, with the GIL released.
 """
 
@@ -89,7 +89,7 @@ def nnls(A, X, *, init=None, max_iter=None, tol=None, n_threads=None, return_inf
     -------
     S : ndarray of shape (k, n)
         float32 when A and X are both float32, float64 otherwise. With float32 inputs the
-        products with X are computed in float32 (BLAS sgemm or the sparse kernel) and the
+        products with X are computed in float32 (the core's kernels or BLAS sgemm) and the
         k x k solves in float64, then rounded to float32.
     info : NNLSInfo
         Only when ``return_info`` is true.

@@ -1,8 +1,9 @@
 """The data matrix, prepared once for the products with it that a layer needs.
 
-A dense X stays as given (any memory order; the core's kernel and BLAS read either). A sparse X is kept as
-canonical CSC, plus its CSR arrays when first needed, and is never densified: both products
-go through the core's column-parallel dense-times-sparse kernel.
+A dense X stays as given (any memory order: the core's dense kernel, and BLAS beyond its rank
+limit, read either). A sparse X is kept as canonical CSC, plus its CSR arrays when first
+needed, and is never densified: both products go through the core's column-parallel
+dense-times-sparse kernel.
 """
 
 import numpy as np
@@ -104,7 +105,7 @@ class Operand:
     def dot_t_minus(self, W, A, M, n_threads):
         """X W^T - A M (m x k', a new C-ordered array) for W (k x n), A (m x k'') in either
         memory order and M (k'' x k'), and whether it is finite. For a sparse X in one pass
-        over X and A (the core's fused kernel); for a dense X, BLAS's product, then A M
+        over X and A (the core's fused kernel); for a dense X, X W^T as in dot_t, then A M
         subtracted by the core."""
         M = fortran(M, self.dtype)
         if self.is_sparse:
@@ -152,8 +153,10 @@ class Operand:
 # rather than to BLAS. On one thread it streams a column-major X at k = 10 1.5-2x faster than
 # OpenBLAS and is at par with it otherwise, to within ~30 % at k = 50, m = 10000; on two, its
 # threads do not spin after the call as BLAS's do, starving the solves that follow, and the
-# whole fit can hold BLAS to one thread (_threads.py). Above it BLAS's blocking wins.
-_CORE_TDOT_MAX_RANK = 64
+# whole fit can hold BLAS to one thread (_threads.py). Above it BLAS's blocking wins. The
+# generic (SSE2) build of the core runs half as wide as OpenBLAS's AVX2 kernels and is ~2x
+# slower at k = 40-64 (measured): with it, dense products stay with BLAS.
+_CORE_TDOT_MAX_RANK = 0 if _core.target == "generic" else 64
 
 
 def _core_tdot_applies(X, k):

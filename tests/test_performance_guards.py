@@ -160,7 +160,7 @@ def product_dtypes(monkeypatch):
         return out
 
     def rec_nnls_gram(G, C, init, *args):
-        seen.append(("nnls C", C.dtype, init.dtype))
+        seen.append(("nnls C", C.dtype, C.dtype if init is None else init.dtype))
         return nnls_gram(G, C, init, *args)
 
     monkeypatch.setattr(Operand, "tdot", rec_tdot)

@@ -34,11 +34,26 @@ using RefR = Eigen::Ref<const nnmf::MatrixR<T>>;
 using RefGram = Eigen::Ref<const nnmf::MatrixXdC>;
 
 template <class T>
-std::tuple<nnmf::MatrixC<T>, Eigen::VectorXi, Eigen::Matrix<bool, Eigen::Dynamic, 1>> nnls_gram(
-    RefGram gram, RefC<T> C, RefC<T> init, int max_iter, double tol, int n_threads) {
+using NNLSResult =
+    std::tuple<nnmf::MatrixC<T>, Eigen::VectorXi, Eigen::Matrix<bool, Eigen::Dynamic, 1>>;
+
+template <class T>
+NNLSResult<T> nnls_gram(RefGram gram, RefC<T> C, RefC<T> init, int max_iter, double tol,
+                        int n_threads) {
   nnmf::MatrixC<T> S = init;
   const nnmf::NNLSOptions opt{max_iter, tol, n_threads};
   auto info = nnmf::nnls_gram<T>(gram, C, S, opt);
+  return {std::move(S), std::move(info.n_iter), std::move(info.converged)};
+}
+
+// The cold start (init None): S is written, never read, so no k x n start is zeroed and copied.
+template <class T>
+NNLSResult<T> nnls_gram_cold(RefGram gram, RefC<T> C, py::none, int max_iter, double tol,
+                             int n_threads) {
+  py::gil_scoped_release release;
+  nnmf::MatrixC<T> S(C.rows(), C.cols());
+  const nnmf::NNLSOptions opt{max_iter, tol, n_threads};
+  auto info = nnmf::nnls_gram<T>(gram, C, S, opt, /*cold=*/true);
   return {std::move(S), std::move(info.n_iter), std::move(info.converged)};
 }
 
@@ -143,6 +158,8 @@ void bind_dtype(py::module_& m) {
   const auto guard = py::call_guard<py::gil_scoped_release>();
   m.def("nnls_gram", &nnls_gram<T>, "gram"_a.noconvert(), "C"_a.noconvert(),
         "init"_a.noconvert(), "max_iter"_a, "tol"_a, "n_threads"_a, guard);
+  m.def("nnls_gram", &nnls_gram_cold<T>, "gram"_a.noconvert(), "C"_a.noconvert(),
+        "init"_a.none(true), "max_iter"_a, "tol"_a, "n_threads"_a);
   // A tall A binds in either memory order (pybind11 tries the overloads without conversion first).
   m.def("gram", &nnmf::gram<RefC<T>>, "A"_a.noconvert(), "n_threads"_a, guard);
   m.def("gram", &nnmf::gram<RefR<T>>, "A"_a.noconvert(), "n_threads"_a, guard);

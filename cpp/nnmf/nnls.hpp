@@ -92,25 +92,22 @@ class ColumnSolver {
         c_(k_), s_(k_), z_(k_), w_(k_), u_(k_), y_(k_), r_(k_), in_p_(k_), excluded_(k_), exchanged_(k_) {}
 
   // Solves one column. c: the column of C (length k). s: on entry the warm start (its support
-  // seeds the passive set; all zero for a cold start), on exit the solution. The seed (the
+  // seeds the passive set; not read when cold), on exit the solution. The seed (the
   // warm support, or for a cold start the positives of the unconstrained solution G^-1 c) is
   // used from s = 0, so the first step drops every index whose passive-set solution is not
   // positive at once, instead of backing off one index per step; a warm start then also
   // enters all its violators at once. Returns the number
   // of passive-set changes; *converged tells whether the KKT conditions were met in max_iter.
   template <class T>
-  int solve(const T* c, T* s, bool* converged) {
+  int solve(const T* c, T* s, bool cold, bool* converged) {
     const int k = k_;
     const double* inv_d = gram_.inv_d.data();
-    std::fill(in_p_.begin(), in_p_.end(), 0);
-    std::fill(excluded_.begin(), excluded_.end(), 0);
-    std::fill(exchanged_.begin(), exchanged_.end(), 0);
     bool warm = false;
     u_is_hc_ = false;
     for (int i = 0; i < k; ++i) {
       c_[i] = static_cast<double>(c[i]) * inv_d[i];
       s_[i] = 0.0;
-      in_p_[i] = gram_.usable(i) && s[i] > 0;
+      in_p_[i] = !cold && gram_.usable(i) && s[i] > 0;
       warm = warm || in_p_[i];
     }
     if (gram_.has_inverse() && !warm) {  // cold start: seed P with the positives of G^-1 c
@@ -125,6 +122,8 @@ class ColumnSolver {
       }
       u_is_hc_ = true;
     }
+    std::fill(excluded_.begin(), excluded_.end(), 0);
+    std::fill(exchanged_.begin(), exchanged_.end(), 0);
     choose_form();
 
     int iter = 0;
@@ -412,11 +411,11 @@ struct NNLSInfo {
   Eigen::Matrix<bool, Eigen::Dynamic, 1> converged;
 };
 
-// S = q(Z, A) from gram = A^T A and C = A^T Z. S holds the warm start on entry (zeros for a
-// cold start) and the solution on exit.
+// S = q(Z, A) from gram = A^T A and C = A^T Z. S holds the warm start on entry, unless cold
+// (then S is only written: a cold call reads no k x n start), and the solution on exit.
 template <class T>
 NNLSInfo nnls_gram(const Eigen::Ref<const MatrixXdC>& gram, const Eigen::Ref<const MatrixC<T>>& C,
-                   Eigen::Ref<MatrixC<T>> S, const NNLSOptions& opt) {
+                   Eigen::Ref<MatrixC<T>> S, const NNLSOptions& opt, bool cold = false) {
   const int k = static_cast<int>(gram.rows());
   if (C.rows() != k || S.rows() != k || S.cols() != C.cols())
     throw std::invalid_argument("nnls_gram: inconsistent shapes");
@@ -428,7 +427,7 @@ NNLSInfo nnls_gram(const Eigen::Ref<const MatrixXdC>& gram, const Eigen::Ref<con
       n, threads, column_chunk(n, threads), [&] { return ColumnSolver(scaled, opt); },
       [&](ColumnSolver& solver, std::int64_t j) {
         bool ok = false;
-        info.n_iter[j] = solver.solve(C.col(j).data(), S.col(j).data(), &ok);
+        info.n_iter[j] = solver.solve(C.col(j).data(), S.col(j).data(), cold, &ok);
         info.converged[j] = ok;
       });
   return info;

@@ -129,12 +129,10 @@ def nnls(A, X, *, init=None, max_iter=None, tol=None, n_threads=None, return_inf
 
 
 def solve_layer(A, Xop, init=None, *, n_threads, max_iter=0, tol=0.0, G=None):
-    """The layer on validated inputs (A of Xop's dtype; init Fortran-ordered or None).
+    """The layer on validated inputs (A of Xop's dtype; init Fortran-ordered, or None for a
+    cold start, which the core solves without reading a k x n start).
     Returns (S, C, n_iter, converged) with C = A^T X, which loss evaluations reuse.
     max_iter/tol <= 0 select the core's defaults; G = gram(A) when the caller has it."""
-    k, n = A.shape[1], Xop.shape[1]
-    if init is None:
-        init = np.zeros((k, n), dtype=A.dtype, order="F")
     G = gram(A, n_threads) if G is None else G  # first: it checks A
     with np.errstate(over="ignore", invalid="ignore"):
         C = fortran(Xop.tdot(A, n_threads), A.dtype)

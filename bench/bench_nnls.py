@@ -471,13 +471,11 @@ def breakdown(A, A2, X, S, G, nt, budget):
     out["gram"] = t(lambda: _nnls.gram(A, nt))
     Gm = _nnls.gram(A, nt)
     C = np.asfortranarray(Xop.tdot(A, nt))
-    k, n = S.shape
-    zeros = lambda: np.zeros((k, n), order="F")
-    out["solve_cold"] = t(lambda: _core.nnls_gram(Gm, C, zeros(), 0, 0.0, nt))
+    out["solve_cold"] = t(lambda: _core.nnls_gram(Gm, C, None, 0, 0.0, nt))
     Gm2 = _nnls.gram(A2, nt)
     C2 = np.asfortranarray(Xop.tdot(A2, nt))
     S_f = np.asfortranarray(S)
-    out["solve_cold_A2"] = t(lambda: _core.nnls_gram(Gm2, C2, zeros(), 0, 0.0, nt))
+    out["solve_cold_A2"] = t(lambda: _core.nnls_gram(Gm2, C2, None, 0, 0.0, nt))
     out["solve_warm_A2"] = t(lambda: _core.nnls_gram(Gm2, C2, S_f.copy(order="F"), 0, 0.0, nt))
     G_f = np.asfortranarray(G)
     out["vjp_support_solve"] = t(lambda: _core.support_solve(Gm, S_f, G_f, nt))
@@ -630,8 +628,9 @@ def markdown(results, warm_results, info, cmd):
     L.append("## Where our time goes (ms; pieces timed separately through nnmf internals)")
     L.append("")
     L.append("*validate* = building the operand (finite/dtype checks); *A^T X* = `Xop.tdot` "
-             "(numpy BLAS for dense X, the core's sparse kernel for sparse X); *solve* = "
-             "`_core.nnls_gram` on the given Gram and C; *support solve* (W) and *dA* "
+             "(the core's dense kernel up to rank 64, else numpy BLAS, for dense X; the core's "
+             "sparse kernel for sparse X); *solve* = "
+             "`_core.nnls_gram` on the given Gram and C (cold: no start array); *support solve* (W) and *dA* "
              "(X Wᵀ − A(S Wᵀ + W Sᵀ), fused in one pass over X and A for sparse X) are the "
              "two pieces of the VJP.")
     L.append("")

@@ -1,11 +1,11 @@
 // A^T X for a dense X (m x n) and a thin factor A (m x k, k ~ 5..64): the product with X
 // that every layer needs, and, transposed, X W^T = (W^T)^T X^T for the backward pass. At
 // small k, BLAS's packing of X for its GEMM kernel costs more than the arithmetic (OpenBLAS
-// streams X at half the speed of these loops at k = 10), and its threads spin after each call
-// and starve the OpenMP regions that follow. X is read as it lies, in either memory order:
-// - column-major X: the register tiles of tiles.hpp, a few columns of X at a time (their
-//   entries broadcast against vectors of A's rows), over blocks of rows whose part of A stays
-//   in cache;
+// streams a column-major X at half the speed of these loops at k = 10), and its threads spin
+// after each call and starve the OpenMP regions that follow. X is read as it lies, in either memory order:
+// - column-major X, and row-major X at k > 16: the register tiles of tiles.hpp, a few columns
+//   of X at a time (their entries broadcast against vectors of A's rows), over blocks of rows
+//   whose part of A stays in cache;
 // - row-major X at small k: a block of out's columns stays in L1 while groups of 4 rows of X
 //   stream along their length through it (a tile would read X down its columns, a few
 //   entries from each row, which the prefetchers cannot follow).
@@ -22,7 +22,7 @@
 
 namespace nnmf {
 
-// --- column-major X -------------------------------------------------------------------------
+// --- register tiles: column-major X, and row-major X at k > 16 ---------------------------
 
 // One block of out = A^T X: rows [d0, d0 + depth) of A and X, and some of X's columns. Ap
 // points to A's row d0 as zero-padded rows of kp entries, X and out to the block's first row
@@ -64,7 +64,7 @@ void tdot_tiles(const TdotBlock<T>& b, Index j) {
 }
 
 template <class T>
-void tdot_colmajor(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Index n, T* out,
+void tdot_tiled(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Index n, T* out,
                    Index ors, Index ocs, int n_threads) {
   // Blocks of columns x rows: for a column-major X, 64 columns and as many rows as keep 128 KB
   // of A in cache; for a row-major one (k > 16), 256 x 128, runs of 2 KB along X's rows that
@@ -90,7 +90,7 @@ void tdot_colmajor(const Strided<T>& A, Index m, Index k, const Strided<T>& X, I
       });
 }
 
-// --- row-major X ----------------------------------------------------------------------------
+// --- rank updates: row-major X at k <= 16 --------------------------------------------------
 
 // C[t][0 .. cols) += sum_r a[r * k + t] * x_r[0 .. cols) for R rows x_r of X and TG rows t
 // of C at a time: R x TG broadcast entries of A stay in registers while the rows stream.
@@ -127,7 +127,7 @@ EIGEN_ALWAYS_INLINE void rank_update(const T* a, Index k, const T* const (&x)[R]
 }
 
 template <class T>
-void tdot_rowmajor(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Index n, T* out,
+void tdot_rank_updates(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Index n, T* out,
                    Index ors, Index ocs, int n_threads) {
   constexpr Index L = Vec<T>::SizeAtCompileTime, kBlockBytes = 16 * 1024, kRows = 4;
   // w columns of out per block, k x w of them in L1; at least ~8 blocks to share out
@@ -172,9 +172,9 @@ void tdot(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Index n, T
     for (Index j = 0; j < n; ++j)
       for (Index t = 0; t < k; ++t) out[t * ors + j * ocs] = T(0);
   } else if (X.cs == 1 && X.rs != 1 && k <= kRankUpdateMaxRank) {
-    tdot_rowmajor(A, m, k, X, n, out, ors, ocs, n_threads);
+    tdot_rank_updates(A, m, k, X, n, out, ors, ocs, n_threads);
   } else {
-    tdot_colmajor(A, m, k, X, n, out, ors, ocs, n_threads);
+    tdot_tiled(A, m, k, X, n, out, ors, ocs, n_threads);
   }
 }
 

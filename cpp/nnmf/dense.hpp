@@ -2,7 +2,8 @@
 // that every layer needs, and, transposed, X W^T = (W^T)^T X^T for the backward pass. At
 // small k, BLAS's packing of X for its GEMM kernel costs more than the arithmetic (OpenBLAS
 // streams a column-major X at half the speed of these loops at k = 10), and its threads spin
-// after each call and starve the OpenMP regions that follow. X is read as it lies, in either memory order:
+// after each call and starve the OpenMP regions that follow. X is read as it lies, in either
+// memory order:
 // - column-major X, and row-major X at k > 16: the register tiles of tiles.hpp, a few columns
 //   of X at a time (their entries broadcast against vectors of A's rows), over blocks of rows
 //   whose part of A stays in cache;

@@ -51,7 +51,8 @@ EIGEN_ALWAYS_INLINE void tdot_tile(const TdotBlock<T>& b, Index t0, Index j) {
   tile<T, NV, NC>(b.Ap + t0, b.kp, &b.X(0, j), b.X.cs, b.X.rs, b.depth, acc);
   for (int c = 0; c < NC; ++c)
     for (int i = 0; i < NV; ++i)
-      for (int l = 0; l < L && t0 + i * L + l < b.k; ++l) b.put(t0 + i * L + l, j + c, acc[i][c][l]);
+      for (int l = 0; l < L && t0 + i * L + l < b.k; ++l)
+        b.put(t0 + i * L + l, j + c, acc[i][c][l]);
 }
 
 template <class T, int NC>

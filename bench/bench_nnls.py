@@ -629,9 +629,9 @@ def markdown(results, warm_results, info, cmd):
     L.append("")
     L.append("*validate* = building the operand (finite/dtype checks); *A^T X* = `Xop.tdot` "
              "(the core's dense kernel up to rank 64, else numpy BLAS, for dense X; the core's "
-             "sparse kernel for sparse X); *solve* = "
-             "`_core.nnls_gram` on the given Gram and C (cold: no start array); *support solve* (W) and *dA* "
-             "(X Wᵀ − A(S Wᵀ + W Sᵀ), fused in one pass over X and A for sparse X) are the "
+             "sparse kernel for sparse X); *solve* = `_core.nnls_gram` on the given Gram and C "
+             "(cold: no start array); *support solve* (W) and *dA* (X Wᵀ − A(S Wᵀ + W Sᵀ), "
+             "fused in one pass over X and A for sparse X) are the "
              "two pieces of the VJP.")
     L.append("")
     L.append("| case (m, k, n) | validate | A^T X | gram | solve cold | solve cold (A2) "

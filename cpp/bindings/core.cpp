@@ -37,24 +37,28 @@ template <class T>
 using NNLSResult =
     std::tuple<nnmf::MatrixC<T>, Eigen::VectorXi, Eigen::Matrix<bool, Eigen::Dynamic, 1>>;
 
+// S = q from gram and C, starting from S as given (or, cold, from nothing: S is only written).
 template <class T>
-NNLSResult<T> nnls_gram(RefGram gram, RefC<T> C, RefC<T> init, int max_iter, double tol,
-                        int n_threads) {
-  nnmf::MatrixC<T> S = init;
+NNLSResult<T> solve_nnls(RefGram gram, RefC<T> C, nnmf::MatrixC<T> S, int max_iter, double tol,
+                         int n_threads, bool cold) {
   const nnmf::NNLSOptions opt{max_iter, tol, n_threads};
-  auto info = nnmf::nnls_gram<T>(gram, C, S, opt);
+  auto info = nnmf::nnls_gram<T>(gram, C, S, opt, cold);
   return {std::move(S), std::move(info.n_iter), std::move(info.converged)};
 }
 
-// The cold start (init None): S is written, never read, so no k x n start is zeroed and copied.
+template <class T>
+NNLSResult<T> nnls_gram(RefGram gram, RefC<T> C, RefC<T> init, int max_iter, double tol,
+                        int n_threads) {
+  return solve_nnls<T>(gram, C, init, max_iter, tol, n_threads, /*cold=*/false);
+}
+
+// The cold start (init None): no k x n start is zeroed and copied.
 template <class T>
 NNLSResult<T> nnls_gram_cold(RefGram gram, RefC<T> C, py::none, int max_iter, double tol,
                              int n_threads) {
   py::gil_scoped_release release;
-  nnmf::MatrixC<T> S(C.rows(), C.cols());
-  const nnmf::NNLSOptions opt{max_iter, tol, n_threads};
-  auto info = nnmf::nnls_gram<T>(gram, C, S, opt, /*cold=*/true);
-  return {std::move(S), std::move(info.n_iter), std::move(info.converged)};
+  return solve_nnls<T>(gram, C, nnmf::MatrixC<T>(C.rows(), C.cols()), max_iter, tol, n_threads,
+                       /*cold=*/true);
 }
 
 template <class I>

@@ -66,24 +66,21 @@ void tdot_tiles(const TdotBlock<T>& b, Index j) {
 }
 
 template <class T>
-void tdot_tiled(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Index n, T* out,
-                   Index ors, Index ocs, int n_threads) {
+void tdot_tiled(const PaddedRows<T>& Ap, const Strided<T>& X, Index n, T* out, Index ors,
+                Index ocs, int n_threads) {
   // Blocks of columns x rows: for a column-major X, 64 columns and as many rows as keep 128 KB
   // of A in cache; for a row-major one (k > 16), 256 x 128, runs of 2 KB along X's rows that
   // stay in L2 while the tiles take them 4 entries at a time (10-15 % faster at k = 50).
+  const Index m = Ap.rows, k = Ap.cols, kp = Ap.stride;
   const bool by_rows = X.cs == 1 && X.rs != 1;
   const Index kColumns = by_rows ? 256 : 64;
-  const Index kp = round_up(k, Vec<T>::SizeAtCompileTime);
   const Index depth = by_rows ? 128 : std::max<Index>(128, 128 * 1024 / (kp * Index(sizeof(T))));
-  std::vector<T> Ap(m * kp, T(0));
-  for (Index i = 0; i < m; ++i)
-    for (Index t = 0; t < k; ++t) Ap[i * kp + t] = A(i, t);
   parallel_for(
       (n + kColumns - 1) / kColumns, threads_for(n_threads, 2.0 * m * k * n), 1, [] { return 0; },
       [&](int&, std::int64_t c) {
         const Index j0 = c * kColumns, cols = std::min(n - j0, kColumns);
         for (Index d0 = 0; d0 < m; d0 += depth) {
-          const TdotBlock<T> b{Ap.data() + d0 * kp, k, kp, {&X(d0, j0), X.rs, X.cs},
+          const TdotBlock<T> b{Ap.row(d0), k, kp, {&X(d0, j0), X.rs, X.cs},
                                std::min(depth, m - d0), out + j0 * ocs, ors, ocs, d0 == 0};
           Index j = 0;
           for (; j + kTileCols <= cols; j += kTileCols) tdot_tiles<T, kTileCols>(b, j);
@@ -94,16 +91,17 @@ void tdot_tiled(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Inde
 
 // --- rank updates: row-major X at k <= 16 --------------------------------------------------
 
-// C[t][0 .. cols) += sum_r a[r * k + t] * x_r[0 .. cols) for R rows x_r of X and TG rows t
-// of C at a time: R x TG broadcast entries of A stay in registers while the rows stream.
+// C[t][0 .. cols) += sum_r a[r * as + t] * x_r[0 .. cols) for R rows x_r of X (a: A's rows,
+// as apart) and TG rows t of C at a time: R x TG broadcast entries of A stay in registers
+// while the rows stream.
 template <class T, int R, int TG>
-EIGEN_ALWAYS_INLINE void rank_update_rows(const T* a, Index k, Index t, const T* const (&x)[R],
+EIGEN_ALWAYS_INLINE void rank_update_rows(const T* a, Index as, Index t, const T* const (&x)[R],
                                           Index cols, T* C, Index cs) {
   constexpr Index L = Vec<T>::SizeAtCompileTime;
   const Index full = cols / L * L;
   Vec<T> av[R][TG];
   for (int r = 0; r < R; ++r)
-    for (int g = 0; g < TG; ++g) av[r][g].setConstant(a[r * k + t + g]);
+    for (int g = 0; g < TG; ++g) av[r][g].setConstant(a[r * as + t + g]);
   for (Index v = 0; v < full; v += L) {
     Vec<T> xv[R];
     for (int r = 0; r < R; ++r) xv[r] = Eigen::Map<const Vec<T>>(x[r] + v);
@@ -116,28 +114,27 @@ EIGEN_ALWAYS_INLINE void rank_update_rows(const T* a, Index k, Index t, const T*
   }
   for (Index v = full; v < cols; ++v)
     for (int g = 0; g < TG; ++g)
-      for (int r = 0; r < R; ++r) C[(t + g) * cs + v] += a[r * k + t + g] * x[r][v];
+      for (int r = 0; r < R; ++r) C[(t + g) * cs + v] += a[r * as + t + g] * x[r][v];
 }
 
 template <class T, int R>
-EIGEN_ALWAYS_INLINE void rank_update(const T* a, Index k, const T* const (&x)[R], Index cols,
-                                     T* C, Index cs) {
+EIGEN_ALWAYS_INLINE void rank_update(const PaddedRows<T>& Ap, Index i, const T* const (&x)[R],
+                                     Index cols, T* C, Index cs) {
   constexpr int TG = 2;
+  const Index k = Ap.cols;
   Index t = 0;
-  for (; t + TG <= k; t += TG) rank_update_rows<T, R, TG>(a, k, t, x, cols, C, cs);
-  for (; t < k; ++t) rank_update_rows<T, R, 1>(a, k, t, x, cols, C, cs);
+  for (; t + TG <= k; t += TG) rank_update_rows<T, R, TG>(Ap.row(i), Ap.stride, t, x, cols, C, cs);
+  for (; t < k; ++t) rank_update_rows<T, R, 1>(Ap.row(i), Ap.stride, t, x, cols, C, cs);
 }
 
 template <class T>
-void tdot_rank_updates(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Index n, T* out,
-                   Index ors, Index ocs, int n_threads) {
+void tdot_rank_updates(const PaddedRows<T>& Ap, const Strided<T>& X, Index n, T* out,
+                       Index ors, Index ocs, int n_threads) {
   constexpr Index L = Vec<T>::SizeAtCompileTime, kBlockBytes = 16 * 1024, kRows = 4;
+  const Index m = Ap.rows, k = Ap.cols;
   // w columns of out per block, k x w of them in L1; at least ~8 blocks to share out
   const Index fit = std::max<Index>(L, kBlockBytes / (k * Index(sizeof(T))) / L * L);
   const Index w = std::clamp<Index>(round_up((n + 7) / 8, L), L, std::min<Index>(fit, 512));
-  std::vector<T> Ar(m * k);  // A row-major, for its rows' k entries side by side
-  for (Index i = 0; i < m; ++i)
-    for (Index t = 0; t < k; ++t) Ar[i * k + t] = A(i, t);
   parallel_for(
       (n + w - 1) / w, threads_for(n_threads, 2.0 * m * k * n), 1,
       [&] { return std::vector<T>(k * w); },
@@ -147,11 +144,11 @@ void tdot_rank_updates(const Strided<T>& A, Index m, Index k, const Strided<T>& 
         Index i = 0;
         for (; i + kRows <= m; i += kRows) {
           const T* const x[kRows] = {&X(i, j0), &X(i + 1, j0), &X(i + 2, j0), &X(i + 3, j0)};
-          rank_update<T, kRows>(&Ar[i * k], k, x, cols, C.data(), w);
+          rank_update<T, kRows>(Ap, i, x, cols, C.data(), w);
         }
         for (; i < m; ++i) {
           const T* const x[1] = {&X(i, j0)};
-          rank_update<T, 1>(&Ar[i * k], k, x, cols, C.data(), w);
+          rank_update<T, 1>(Ap, i, x, cols, C.data(), w);
         }
         for (Index j = 0; j < cols; ++j)
           for (Index t = 0; t < k; ++t) out[t * ors + (j0 + j) * ocs] = C[t * w + j];
@@ -173,10 +170,13 @@ void tdot(const Strided<T>& A, Index m, Index k, const Strided<T>& X, Index n, T
   if (m == 0) {
     for (Index j = 0; j < n; ++j)
       for (Index t = 0; t < k; ++t) out[t * ors + j * ocs] = T(0);
-  } else if (X.cs == 1 && X.rs != 1 && k <= kRankUpdateMaxRank) {
-    tdot_rank_updates(A, m, k, X, n, out, ors, ocs, n_threads);
+    return;
+  }
+  const PaddedRows<T> Ap(A, m, k);  // A's rows side by side, whichever its memory order
+  if (X.cs == 1 && X.rs != 1 && k <= kRankUpdateMaxRank) {
+    tdot_rank_updates(Ap, X, n, out, ors, ocs, n_threads);
   } else {
-    tdot_tiled(A, m, k, X, n, out, ors, ocs, n_threads);
+    tdot_tiled(Ap, X, n, out, ors, ocs, n_threads);
   }
 }
 

@@ -54,20 +54,23 @@ EIGEN_ALWAYS_INLINE void tile(const T* P, Index ps, const T* Q, Index qc, Index 
 // n rounded up to a multiple of unit.
 constexpr Index round_up(Index n, Index unit) { return (n + unit - 1) / unit * unit; }
 
-// M (k x k') as rows padded with zeros to a whole number of vectors, the tiles' P operand.
+// M (rows x cols) as rows padded with zeros to a whole number of vectors, the tiles' P operand
+// (a small M, or a tall factor A read through its strides).
 template <class T>
 struct PaddedRows {
   Index rows, cols, stride;
   std::vector<T> data;
   template <class MatM>
-  explicit PaddedRows(const MatM& M)
-      : rows(M.rows()),
-        cols(M.cols()),
-        stride(round_up(M.cols(), Vec<T>::SizeAtCompileTime)),
+  explicit PaddedRows(const MatM& M) : PaddedRows(strided(M), M.rows(), M.cols()) {}
+  PaddedRows(const Strided<T>& M, Index rows_, Index cols_)
+      : rows(rows_),
+        cols(cols_),
+        stride(round_up(cols_, Vec<T>::SizeAtCompileTime)),
         data(rows * stride, T(0)) {
     for (Index j = 0; j < rows; ++j)
       for (Index t = 0; t < cols; ++t) data[j * stride + t] = M(j, t);
   }
+  const T* row(Index j) const { return data.data() + j * stride; }
 };
 
 // Rows r0 .. r0+NC-1 of out (row c at out + c * os, k' entries) = base - A M, where base is the

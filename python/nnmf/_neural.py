@@ -334,12 +334,12 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
 
     def _fit(self, X, y, label_mask, X_mask):
         Xop = self._check_X(X)
-        with blas_threads_for(Xop, self._check_params(Xop.shape)[0]):
-            self._train(Xop, y, label_mask, X_mask)
+        ranks = self._check_params(Xop.shape)
+        with blas_threads_for(Xop, ranks[0]):
+            self._train(Xop, ranks, y, label_mask, X_mask)
 
-    def _train(self, Xop, y, label_mask, X_mask):
+    def _train(self, Xop, ranks, y, label_mask, X_mask):
         m, n = Xop.shape
-        ranks = self._check_params((m, n))
         n_threads = resolve_n_threads(self.n_threads)
         rng = check_random_state(self.random_state)
         dtype = Xop.dtype

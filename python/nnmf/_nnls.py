@@ -1,8 +1,9 @@
 """The Neural NMF layer q(X, A) = argmin_{S >= 0} ||X - A S||_F^2 and its exact derivatives.
 
 The big products with X (A^T X, X W^T) go to the core's kernels (dense X in either memory
-order up to rank 64, beyond that numpy's BLAS; sparse X: the column-parallel sparse kernel); the per-column active-set solves and the solves on
-the support run in the compiled core, in parallel over columns, with the GIL released.
+order up to rank 64, beyond that numpy's BLAS; sparse X: the column-parallel sparse kernel);
+the per-column active-set solves and the solves on the support run in the compiled core, in
+parallel over columns, with the GIL released.
 """
 
 from collections import namedtuple

@@ -68,7 +68,7 @@ def test_tdot_empty_and_bad_shapes():
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
-@pytest.mark.parametrize("k", [4, 16, 17, 64, 65])
+@pytest.mark.parametrize("k", [4, 10, 11, 16, 17, 64, 65])
 def test_dense_operand_products_on_either_side_of_the_rank_limits(order, k):
     """Operand's products agree with numpy whether they go to the core or to BLAS."""
     rng = np.random.default_rng(k)

@@ -183,6 +183,7 @@ PYBIND11_MODULE(NNMF_MODULE_NAME, m) {
   m.doc() = "nnmf's compiled core: active-set NNLS, its derivatives, sparse products.";
   m.attr("target") = NNMF_TARGET;
   m.def("cpu_has_avx2_fma", &nnmf::cpu_has_avx2_fma);
+  m.def("cpu_has_avx512f", &nnmf::cpu_has_avx512f);
   m.def("keep_freed_memory", &nnmf::keep_freed_memory, "mmap"_a, "trim"_a);
   bind_dtype<double>(m);
   bind_dtype<float>(m);

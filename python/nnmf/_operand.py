@@ -151,12 +151,22 @@ class Operand:
 
 # The rank up to which dense products with X go to the core's A^T X (cpp/nnmf/dense.hpp)
 # rather than to BLAS. On one thread it streams a column-major X at k = 10 1.5-2x faster than
-# OpenBLAS and is at par with it otherwise, to within ~30 % at k = 50, m = 10000; on two, its
-# threads do not spin after the call as BLAS's do, starving the solves that follow, and the
-# whole fit can hold BLAS to one thread (_threads.py). Above it BLAS's blocking wins. The
-# generic (SSE2) build of the core runs half as wide as OpenBLAS's AVX2 kernels and is ~2x
-# slower at k = 40-64 (measured): with it, dense products stay with BLAS.
-_CORE_TDOT_MAX_RANK = 0 if _core.target == "generic" else 64
+# OpenBLAS's AVX2 kernels and is at par with them otherwise, to within ~30 % at k = 50,
+# m = 10000; on two, its threads do not spin after the call as BLAS's do, starving the solves
+# that follow, and the whole fit can hold BLAS to one thread (_threads.py). Above it BLAS's
+# blocking wins. Where the CPU has AVX-512, OpenBLAS runs its AVX-512 kernels, 1.5-2.3x faster
+# than the core's at k = 12-64 (nnls at (m, n) = (2000, 2000), either memory order of X;
+# measured on an AMD EPYC with AVX-512) and at par at k <= 10, where the core still streams a
+# column-major X faster (X W^T of the VJP at (1000, 20000): 0.7x BLAS's time): there only
+# k <= 10 goes to the core. The generic (SSE2) build of the core runs half as wide as
+# OpenBLAS's AVX2 kernels and is ~2x slower at k = 40-64 (measured): with it, dense products
+# stay with BLAS.
+if _core.target == "generic":
+    _CORE_TDOT_MAX_RANK = 0
+elif _core.cpu_has_avx512f():
+    _CORE_TDOT_MAX_RANK = 10
+else:
+    _CORE_TDOT_MAX_RANK = 64
 
 
 def _core_tdot_applies(X, k):

@@ -118,3 +118,42 @@ def test_sparse_kernel_rejects_malformed_arrays():
         with pytest.raises(ValueError, match=what):
             _core.dense_times_csc(B, np.array(indptr, dtype=np.int32),
                                   np.array(indices, dtype=np.int32), data, 4, 2, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_kernel_in_cache_chunks(dtype):
+    """A B of more than the kernel's 6 MiB chunk (cpp/nnmf/sparse.hpp; here 64 x 20000 float64,
+    10 MB, or float32 with an extra chunk boundary) is taken in chunks of its columns: the
+    products agree with scipy's, bitwise across thread counts, and with both the plain and the
+    fused kernel."""
+    rng = np.random.default_rng(7)
+    k, rows, cols = 64, 20000 if dtype == np.float64 else 40000, 150
+    B = np.asfortranarray(rng.standard_normal((k, rows)), dtype=dtype)
+    Y = sp.random(rows, cols, density=0.004, random_state=1, format="csc", dtype=dtype)
+    Y.data += 1.0
+    ref = (Y.T.astype(np.float64) @ B.T.astype(np.float64)).T
+    args = (Y.indptr, Y.indices, Y.data, rows, cols)
+    outs = [_core.dense_times_csc(B, *args, nt) for nt in (1, 2)]
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(outs[0], ref, rtol=tol, atol=tol * np.abs(ref).max())
+    np.testing.assert_array_equal(outs[0], outs[1])
+    # the fused kernel: B Y - M^T A^T with A (cols x k')
+    A, M = rng.random((cols, 5)).astype(dtype), np.asfortranarray(rng.random((5, k)), dtype=dtype)
+    fused, finite = _core.dense_times_csc_minus(B, *args, M, np.asfortranarray(A.T), 2)
+    assert finite
+    np.testing.assert_allclose(fused, ref - M.T.astype(np.float64) @ A.T, rtol=tol,
+                               atol=tol * np.abs(ref).max())
+    # malformed arrays are caught in chunked mode too: a row index past the end, a negative one
+    for bad in (rows, -1):
+        indices = Y.indices.copy()
+        indices[len(indices) // 2] = bad
+        with pytest.raises(ValueError, match="out of range"):
+            _core.dense_times_csc(B, Y.indptr, indices, Y.data, rows, cols, 2)
+
+
+def test_sparse_kernel_rejects_indptr_outside_the_arrays():
+    B = np.asfortranarray(np.ones((3, 4)))
+    for indptr in ([1, 1, 3], [0, 1, 4]):
+        with pytest.raises(ValueError, match="indptr must start at 0"):
+            _core.dense_times_csc(B, np.array(indptr, dtype=np.int32),
+                                  np.array([0, 1, 3], dtype=np.int32), np.ones(3), 4, 2, 1)

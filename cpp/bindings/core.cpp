@@ -74,6 +74,9 @@ std::tuple<const I*, const I*, const T*> csc_arrays(const IndexArray<I>& indptr,
     throw std::invalid_argument("indptr must have cols + 1 entries");
   if (indices.ndim() != 1 || data.ndim() != 1 || indices.shape(0) != data.shape(0))
     throw std::invalid_argument("indices and data must be 1-D of equal length");
+  // the kernel checks that indptr does not decrease: then every entry lies in the arrays
+  if (indptr.data()[0] != 0 || indptr.data()[cols] > indices.shape(0))
+    throw std::invalid_argument("indptr must start at 0 and end within indices");
   return {indptr.data(), indices.data(), data.data()};
 }
 

@@ -21,6 +21,8 @@ from typing import List, Optional
 
 import numpy as np
 
+from ._linalg import inner, times
+
 __all__ = ["DataTerm", "data_term", "energy", "reconstruction", "supervision_l2",
            "supervision_cross_entropy", "softmax"]
 
@@ -42,17 +44,35 @@ class DataTerm:
         dL/dA_0 has the further part X U^T (left to the caller's pass over X).
     K : ndarray of shape (k_0, k_0) or None
         dL/dA_0 has the further part A_0 K (left to the caller's pass over A_0).
+    fit_sq : float or None
+        ||X - A_0 ... A_L S_L||^2 where the term computed it on the way (the unmasked
+        reconstruction loss), so that the relative error needs no second evaluation.
     """
     value: float
     gS: List[Optional[np.ndarray]] = field(default_factory=list)
     gA: List[Optional[np.ndarray]] = field(default_factory=list)
     U: Optional[np.ndarray] = None
     K: Optional[np.ndarray] = None
+    fit_sq: Optional[float] = None
 
 
-def _gram_sq(Xsq, C, G, Z):
-    """||X - A Z||^2 from ||X||^2, C = A^T X and G = A^T A (float64)."""
-    return Xsq - 2.0 * np.vdot(C, Z) + np.vdot(G @ Z, Z)
+def gram_residual(Xsq, C, G, Z):
+    """(||X - A Z||^2, A^T (A Z - X)) from ||X||^2, C = A^T X and G = A^T A (float64), with
+    one product by G; the second in Z's memory order."""
+    E = times(G, Z)
+    sq = Xsq - 2.0 * inner(C, Z) + inner(E, Z)
+    E -= C
+    return sq, E
+
+
+def top_fit(Xsq, C0, G0, Q, SL):
+    """||X - A_0 Q S_L||^2 through the top layer (float64): with Y = Q^T C_0 (k_L x n),
+    H = Q^T G_0 Q and SS = S_L S_L^T (k_L x k_L), it is ||X||^2 - 2 <Y, S_L> + <H, SS>, so no
+    k_0 x n product with G_0 is formed. Returns (fit_sq, Y, H, SS)."""
+    Y = times(Q.T, C0)
+    H = Q.T @ G0 @ Q
+    SS = SL @ SL.T
+    return Xsq - 2.0 * inner(Y, SL) + float(np.vdot(H, SS)), Y, H, SS
 
 
 def _chain(As, start, stop, size):
@@ -91,8 +111,8 @@ def energy(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
     U = K = None
     if mask is None:
         G0 = A0.T @ A0 if G0 is None else G0
-        value = 0.5 * _gram_sq(Xsq, C0, G0, S0)
-        gS[0] = G0 @ S0 - C0
+        sq, gS[0] = gram_residual(Xsq, C0, G0, S0)
+        value = 0.5 * sq
         K = S0 @ S0.T
         U = -S0
     else:
@@ -121,18 +141,26 @@ def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
     A0, SL = As[0], Ss[L]
     k0 = A0.shape[1]
     Q = _chain(As, 1, L + 1, k0)
-    T = Q @ SL                               # k_0 x n: the top layer mapped to layer 0
+    T = times(Q, SL) if L else SL            # k_0 x n: the top layer mapped to layer 0
     gS, gA = [None] * (L + 1), [None] * (L + 1)
-    U = K = None
+    U = K = fit_sq = None
     if mask is None:
         G0 = A0.T @ A0 if G0 is None else G0
-        value = 0.5 * (Xsq - 2.0 * np.vdot(C0, T) + np.vdot(G0 @ T, T))
-        E0 = G0 @ T - C0                     # A_0^T (P S_L - X), k_0 x n
-        gS[L] = Q.T @ E0
-        K = (T @ SL.T) @ Q.T                 # Q S_L S_L^T Q^T
-        U = -T
-        # For l >= 1: A_0^T dR/dP = A_0^T (P S_L - X) S_L^T = E0 S_L^T.
-        D0 = E0 @ SL.T
+        if L:
+            # With E_0 = A_0^T (P S_L - X) = G_0 T - C_0: dR/dS_L = Q^T E_0 = H S_L - Y and
+            # E_0 S_L^T = G_0 Q SS - C_0 S_L^T (top_fit's terms); no k_0 x n product by G_0.
+            fit_sq, Y, H, SS = top_fit(Xsq, C0, G0, Q, SL)
+            gS[L] = times(H, SL)
+            gS[L] -= Y
+            D0 = G0 @ Q @ SS - C0 @ SL.T     # A_0^T dR/dP = E_0 S_L^T, for l >= 1
+            K = Q @ SS @ Q.T                 # Q S_L S_L^T Q^T
+            U = T  # this function's own array: negated in place
+            U *= -1.0
+        else:
+            fit_sq, gS[0] = gram_residual(Xsq, C0, G0, T)
+            K = T @ T.T
+            U = -T
+        value = 0.5 * fit_sq
     else:
         R = mask * (X - A0 @ T)
         value = 0.5 * np.vdot(R, R)
@@ -144,7 +172,7 @@ def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
         left = _chain(As, 1, l, k0)          # A_1 ... A_{l-1}
         right = _chain(As, l + 1, L + 1, As[l].shape[1])
         gA[l] = left.T @ D0 @ right.T
-    return DataTerm(float(value), gS, gA, U, K)
+    return DataTerm(float(value), gS, gA, U, K, fit_sq)
 
 
 def data_term(loss, Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):

@@ -113,7 +113,10 @@ class Network:
                   else _losses.supervision_cross_entropy)
             raw, gS, gB = fn(B, Ss64[-1], batch.Y, batch.weights)
             sup, sup_grads = batch.sup_scale * raw, (gS, gB)
-        rel_err = reconstruction_error(batch.Xsq, As64, Ss64[-1], C064, Gs[0])
+        if term.fit_sq is None:
+            rel_err = reconstruction_error(batch.Xsq, As64, Ss64[-1], C064, Gs[0])
+        else:
+            rel_err = _relative(term.fit_sq, batch.Xsq)
         return data + sup, Context(As, B, Ss, C0, Gs, batch, data + sup, data, sup, rel_err,
                                    term, sup_grads)
 
@@ -164,8 +167,14 @@ def reconstruction_error(Xsq, As, SL, C0, G0=None):
         return 0.0
     A0 = As[0]
     G0 = A0.T @ A0 if G0 is None else G0
-    T = SL
-    for A in reversed(As[1:]):
-        T = A @ T
-    sq = Xsq - 2.0 * np.vdot(C0, T) + np.vdot(G0 @ T, T)
-    return float(np.sqrt(max(sq, 0.0) / Xsq))
+    if len(As) == 1:
+        return _relative(_losses.gram_residual(Xsq, C0, G0, SL)[0], Xsq)
+    Q = As[1]
+    for A in As[2:]:
+        Q = Q @ A
+    return _relative(_losses.top_fit(Xsq, C0, G0, Q, SL)[0], Xsq)
+
+
+def _relative(fit_sq, Xsq):
+    """sqrt(||X - P S||^2 / ||X||^2), 0 for an all-zero X; roundoff below 0 is clipped."""
+    return float(np.sqrt(max(fit_sq, 0.0) / Xsq)) if Xsq > 0 else 0.0

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from . import _core
+from ._linalg import times
 from ._operand import as_operand
 from ._validation import check_matrix, check_shape, float_dtype, fortran, resolve_n_threads, tall
 from .exceptions import ConvergenceWarning
@@ -196,11 +197,12 @@ def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None, extra_A=None, gra
     M = M + M.T
     if extra_A is not None:
         M -= extra_A
-    coef = W if extra is None else W + extra
+    dX = times(A, W) if need_dX else None  # column-ordered like W: the next VJP's G
+    if extra is not None:
+        W += extra  # W is the core's new array: X (W + extra)^T in the same pass
     with np.errstate(over="ignore", invalid="ignore"):
-        dA, finite = Xop.dot_t_minus(coef, tall(A, dtype), M, n_threads)
+        dA, finite = Xop.dot_t_minus(W, tall(A, dtype), M, n_threads)
     Xop.ensure_finite(dA, "the solve's W", finite=finite)
-    dX = A @ W if need_dX else None
     return dA, dX
 
 

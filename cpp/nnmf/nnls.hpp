@@ -356,10 +356,27 @@ class ColumnSolver {
       s_[blocking] = 0;
       // Drop every index stuck at zero: the blocking one and any other that hit zero with it.
       // One at zero with z > 0 stays (a seeded cold start begins at s = 0 with alpha = 0).
-      for (int i = 0; i < k; ++i)
-        if (in_p_[i] && s_[i] <= 0 && !(z_[i] > 0)) leave(i);
+      // A single drop updates the factor; several (a seed that was far too dense) rebuild
+      // it, in the form that suits the smaller P: updating the dual factor once per index
+      // costs O(|R|^2) each as R grows, and the dual form's solves cost O(k^2) however small
+      // P gets (k = 100, 2 of 50 seeded indices left: 46 -> 29 us per column).
+      int drops = 0;
+      for (int i = 0; i < k; ++i) drops += stuck(i);
+      if (drops == 1) {
+        leave(blocking);
+      } else {
+        for (int i = 0; i < k; ++i)
+          if (stuck(i)) {
+            in_p_[i] = 0;
+            s_[i] = 0;
+          }
+        choose_form();
+      }
     }
   }
+
+  // Whether i is in P at zero with a passive-set solution that would not move it up.
+  bool stuck(int i) const { return in_p_[i] && s_[i] <= 0 && !(z_[i] > 0); }
 
   // The index outside P with the largest KKT violation w_i = c_i - (G s)_i above its
   // tolerance, or -1 when the KKT conditions hold. The tolerance scales with a bound on the

@@ -68,9 +68,9 @@ def gram_residual(Xsq, C, G, Z):
 def top_fit(Xsq, C0, G0, Q, SL):
     """||X - A_0 Q S_L||^2 through the top layer (float64): with Y = Q^T C_0 (k_L x n),
     H = Q^T G_0 Q and SS = S_L S_L^T (k_L x k_L), it is ||X||^2 - 2 <Y, S_L> + <H, SS>, so no
-    k_0 x n product with G_0 is formed. Returns (fit_sq, Y, H, SS)."""
-    Y = times(Q.T, C0)
-    H = Q.T @ G0 @ Q
+    k_0 x n product with G_0 is formed. Q None stands for the identity (one layer).
+    Returns (fit_sq, Y, H, SS)."""
+    Y, H = (C0, G0) if Q is None else (times(Q.T, C0), Q.T @ G0 @ Q)
     SS = SL @ SL.T
     return Xsq - 2.0 * inner(Y, SL) + float(np.vdot(H, SS)), Y, H, SS
 

@@ -167,11 +167,9 @@ def reconstruction_error(Xsq, As, SL, C0, G0=None):
         return 0.0
     A0 = As[0]
     G0 = A0.T @ A0 if G0 is None else G0
-    if len(As) == 1:
-        return _relative(_losses.gram_residual(Xsq, C0, G0, SL)[0], Xsq)
-    Q = As[1]
-    for A in As[2:]:
-        Q = Q @ A
+    Q = None
+    for A in As[1:]:
+        Q = A if Q is None else Q @ A
     return _relative(_losses.top_fit(Xsq, C0, G0, Q, SL)[0], Xsq)
 
 

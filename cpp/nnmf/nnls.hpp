@@ -363,7 +363,7 @@ class ColumnSolver {
       // A single drop updates the factor; several (a seed that was far too dense) rebuild
       // it, in the form that suits the smaller P: updating the dual factor once per index
       // costs O(|R|^2) each as R grows, and the dual form's solves cost O(k^2) however small
-      // P gets (k = 100, 2 of 50 seeded indices left: 46 -> 29 us per column).
+      // P gets (k = 100, 2 of 50 seeded indices left: 46 -> 25 us per column).
       int drops = 0;
       for (int i = 0; i < k; ++i) drops += stuck(i);
       if (drops == 1) {

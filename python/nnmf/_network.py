@@ -163,8 +163,6 @@ class Network:
 def reconstruction_error(Xsq, As, SL, C0, G0=None):
     """||X - A_0 ... A_L S_L||_F / ||X||_F from the Gram algebra (no m x n matrix);
     G0 = A_0^T A_0 when the caller has it."""
-    if Xsq <= 0:
-        return 0.0
     A0 = As[0]
     G0 = A0.T @ A0 if G0 is None else G0
     Q = None

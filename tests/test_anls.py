@@ -6,9 +6,10 @@ import pytest
 import scipy.sparse as sp
 
 from nnmf import ConvergenceWarning, nnls
-from nnmf._anls import _top_svd, layerwise_nmf, nmf_anls, relative_error
-from nnmf._base import check_random_state
-from nnmf._operand import as_operand
+from nnmf.layer import as_operand
+from nnmf.multilayer import layerwise_nmf, nmf_anls, reconstruction_error
+from nnmf.multilayer._anls import _top_svd
+from nnmf._utils.estimator import check_random_state
 
 
 def _planted(m=40, n=50, k=4, seed=0, density=None):
@@ -116,9 +117,12 @@ def test_anls_bad_input():
 def test_relative_error_by_gram_algebra():
     rng = np.random.default_rng(0)
     X, A, S = rng.random((20, 15)), rng.random((20, 3)), rng.random((3, 15))
-    assert relative_error(float(np.vdot(X, X)), A, S, A.T @ X) == pytest.approx(
-        np.linalg.norm(X - A @ S) / np.linalg.norm(X), rel=1e-12)
-    assert relative_error(0.0, A, S, A.T @ X) == 0.0
+    for As in ([A], [A[:, :2] * 2, np.array([[0.5, 0, 1], [0, 0.5, 0]])]):
+        P = As[0] if len(As) == 1 else As[0] @ As[1]
+        assert reconstruction_error(as_operand(X), As, S, 1) == pytest.approx(
+            np.linalg.norm(X - P @ S) / np.linalg.norm(X), rel=1e-12)
+    # an all-zero X is fitted exactly: every nonnegative least-squares S of it is zero
+    assert reconstruction_error(as_operand(np.zeros((20, 15))), [A], 0 * S, 1) == 0.0
 
 
 def test_top_svd_paths_agree():

@@ -6,8 +6,9 @@ import scipy.sparse as sp
 
 import nnmf
 from nnmf import (ConvergenceWarning, DeepNMF, HierarchicalNMF, NMF, NotFittedError, SSNMF)
-from nnmf._mu import chain, deep_mu, nmf_mu, ssnmf_mu
-from nnmf._operand import as_operand
+from nnmf._utils.linalg import chain
+from nnmf.baselines._mu import deep_mu, nmf_mu, ssnmf_mu
+from nnmf.layer import as_operand
 
 RTOL_MONO = 1e-11  # rounding slack on "never increases", relative to the starting objective
 
@@ -343,7 +344,7 @@ def test_not_fitted():
     (lambda: NMF(2, init="nndsvda"), planted(), "init"),
     (lambda: NMF(2, max_iter=0), planted(), "max_iter"),
     (lambda: NMF(2, tol=-1.0), planted(), "tol"),
-    (lambda: HierarchicalNMF(()), planted(), "at least one rank"),
+    (lambda: HierarchicalNMF(()), planted(), "non-empty sequence"),
     (lambda: HierarchicalNMF((4, 8)), planted(), r"ranks\[1\]=8 exceeds"),
     (lambda: HierarchicalNMF((4, 2), lam=-1.0), planted(), "lam"),
     (lambda: DeepNMF((4, 2), pretrain_solver="x"), planted(), "pretrain_solver"),

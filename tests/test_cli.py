@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import nnmf
 from nnmf.cli import main
 
-from conftest import DATA_DIR
+from nnmf.datasets import load_synthetic_noise
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FAST = ["--max-iter", "8", "--figures", "none"]
@@ -73,7 +73,7 @@ def test_demo_needs_only_the_runtime_dependencies(capsys, monkeypatch):
 def test_synthetic_counts_match_scikit_learn():
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from nnmf._corpus import count_tokens, weigh_counts
+    from nnmf.topics._corpus import count_tokens, weigh_counts
 
     synth = nnmf.make_topic_corpus(45, random_state=3)
     counts, vocab = count_tokens(synth.tokens)
@@ -189,7 +189,10 @@ def test_fit_matrices(tmp_path, capsys):
                              tmp_path / "vocab.txt", *extra, *FAST)
         assert code == 0, (name, err)
         assert "Read 50 documents x 30 words (matrix)" in err and "term" in out
-    code, out, err = run(capsys, "fit", DATA_DIR / "synthetic_noise.mat", "--variable", "X",
+    noise = load_synthetic_noise()
+    y4 = np.eye(4, dtype=np.uint8)[:, noise.labels["middle"]]   # one-hot, as in the paper's file
+    scipy.io.savemat(tmp_path / "noise.mat", {"X": noise.X, "Y4": y4})
+    code, out, err = run(capsys, "fit", tmp_path / "noise.mat", "--variable", "X",
                          "--labels", "Y4", "--ranks", "9,4", "--out", tmp_path / "mat",
                          "--max-iter", "8", "--figures", "png")
     assert code == 0, err
@@ -264,7 +267,7 @@ def test_transform_matrix_aligns_words(tmp_path, capsys):
     np.save(tmp_path / "short.npy", X[:5])
     code, _, err = run(capsys, "transform", tmp_path / "m", tmp_path / "short.npy", "--out",
                        tmp_path / "s.npy")
-    assert code == 1 and "X has 5 rows (features), but this NeuralNMF was fitted on 12" in err
+    assert code == 1 and "X has 5 rows (features) but the model was fitted on the training data with 12" in err
     (tmp_path / "d.csv").write_text("text\nhello\n")
     code, _, err = run(capsys, "transform", tmp_path / "m", tmp_path / "d.csv", "--out",
                        tmp_path / "s.npy")

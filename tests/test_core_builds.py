@@ -1,5 +1,6 @@
-"""The core's builds (python/nnmf/_core.py): the generic one for any CPU and, on x86-64, the
-AVX2+FMA one, chosen at import. Both must compute the same thing; NNMF_CORE picks one."""
+"""The core's builds (python/nnmf/layer/_core.py): the generic one for any CPU and, on x86-64,
+the AVX2+FMA one, chosen when the core loads. Both must compute the same thing; NNMF_CORE picks
+one. Importing nnmf changes nothing process-wide; tune_process opts in."""
 
 import os
 import subprocess
@@ -9,10 +10,10 @@ import numpy as np
 import pytest
 
 import nnmf
-from nnmf import _core, _core_generic
+from nnmf.layer import _core, _core_generic
 
 try:
-    from nnmf import _core_avx2
+    from nnmf.layer import _core_avx2
 except ImportError:
     _core_avx2 = None
 
@@ -37,7 +38,7 @@ def test_auto_choice_follows_the_cpu():
 def test_nnmf_core_environment_variable():
     code, out, _ = _run("import nnmf; print(nnmf.build_info()['core'])", NNMF_CORE="generic")
     assert code == 0 and out == _core_generic.target
-    code, _, err = _run("import nnmf", NNMF_CORE="sse9")
+    code, _, err = _run("import nnmf.layer", NNMF_CORE="sse9")
     assert code != 0 and "NNMF_CORE must be one of auto, generic, avx2, got 'sse9'" in err
     code, out, err = _run("import nnmf; print(nnmf.build_info()['core'])", NNMF_CORE="avx2")
     if _core_avx2 is not None and _core_generic.cpu_has_avx2_fma():
@@ -65,16 +66,33 @@ def test_builds_agree(dtype):
                                       b.nnls_gram(grams[0], C, init, 0, 0.0, 2)[0])
 
 
-def test_malloc_tuning_is_reported_and_can_be_declined():
-    code = "import nnmf; print(nnmf.build_info()['malloc_tuned'])"
+def test_import_changes_nothing_process_wide():
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    code = ("import os, nnmf; nnmf.NeuralNMF; nnmf.nnls([[1.0]], [[2.0]]); "
+            "print(os.environ.get('OMP_WAIT_POLICY'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "None"
+
+
+def test_tune_process_is_an_explicit_opt_in():
     env = {k: v for k, v in os.environ.items()
-           if k not in ("NNMF_MALLOC", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_",
+           if k not in ("OMP_WAIT_POLICY", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_",
                         "GLIBC_TUNABLES")}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, timeout=120)
     glibc = sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION") is not None
-    assert out.returncode == 0 and out.stdout.strip() == str(glibc)
-    for extra in ({"NNMF_MALLOC": "system"}, {"MALLOC_TRIM_THRESHOLD_": "131072"}):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env={**env, **extra}, timeout=120)
-        assert out.returncode == 0 and out.stdout.strip() == "False"
+    first = ("import os, nnmf; r = nnmf.tune_process(); "
+             "print(r['passive_wait'], r['keep_freed_memory'], os.environ['OMP_WAIT_POLICY'])")
+    out = subprocess.run([sys.executable, "-c", first], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0 and out.stdout.split() == ["True", str(glibc), "PASSIVE"]
+    # OpenMP reads its wait policy once, when it loads: too late after the first computation
+    late = ("import nnmf; nnmf.nnls([[1.0]], [[2.0]]); "
+            "print(nnmf.tune_process(keep_freed_memory=False)['passive_wait'])")
+    out = subprocess.run([sys.executable, "-c", late], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "False"
+    # glibc's own variables win over nnmf's malloc settings
+    out = subprocess.run([sys.executable, "-c", first], capture_output=True, text=True,
+                         env={**env, "OMP_WAIT_POLICY": "active",
+                              "MALLOC_TRIM_THRESHOLD_": "131072"}, timeout=120)
+    assert out.returncode == 0 and out.stdout.split() == ["False", "True", "active"]

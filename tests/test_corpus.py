@@ -9,9 +9,9 @@ import scipy.io
 import scipy.sparse as sp
 
 import nnmf
-from nnmf._corpus import encode_labels, vectorize
+from nnmf.topics import label_codes, vectorize
 
-from conftest import DATA_DIR
+from nnmf.datasets import load_20news_subsampled, load_synthetic_noise
 
 DOCS = {
     "sports/a.txt": "The striker scored a goal; the keeper missed the penalty.",
@@ -218,19 +218,31 @@ def test_mat_files(tmp_path, matrix):
         nnmf.load_corpus(tmp_path / "x.mat", variable="docs", labels="labels9")
 
 
-def test_paper_data_sets():
-    news = nnmf.load_corpus(DATA_DIR / "20News_subsampled.mat", variable="X_subsampled",
+def test_mat_files_laid_out_as_the_papers(tmp_path):
+    """MATLAB files with the fields and layouts of the paper's data sets."""
+    d = load_20news_subsampled()
+    vocab = np.array(d.vocabulary, dtype=object).reshape(-1, 1)
+    scipy.io.savemat(tmp_path / "news.mat", {"X_subsampled": d.X, "vocab": vocab,
+                                             "super_cats": d.labels["super"][None] + 1})
+    news = nnmf.load_corpus(tmp_path / "news.mat", variable="X_subsampled",
                             vocabulary="vocab", labels="super_cats")
     assert news.X.shape == (37693, 200) and sp.issparse(news.X)
     assert news.vocabulary[:3] == ["0_0", "0a", "0f"] and len(news.label_names) == 6
-    noise = nnmf.load_corpus(DATA_DIR / "synthetic_noise.mat", variable="X", labels="Y4")
-    assert noise.X.shape == (87, 90) and noise.label_names == ["0", "1", "2", "3"]
-    assert (noise.labels >= 0).all()
-    bow = DATA_DIR / "synthetic_bag_of_words.mat"
-    with pytest.raises(ValueError, match=r"the vocabulary has 3762 words but the matrix has 98 "
+    noise = load_synthetic_noise()
+    y4 = np.eye(4, dtype=np.uint8)[:, noise.labels["middle"]]       # one-hot, classes x docs
+    scipy.io.savemat(tmp_path / "noise.mat", {"X": noise.X, "Y4": y4})
+    corpus = nnmf.load_corpus(tmp_path / "noise.mat", variable="X", labels="Y4")
+    assert corpus.X.shape == (87, 90) and corpus.label_names == ["0", "1", "2", "3"]
+    np.testing.assert_array_equal(corpus.labels, noise.labels["middle"])
+    rng = np.random.default_rng(0)
+    bow = tmp_path / "bow.mat"        # documents x words, as the paper's bag-of-words file
+    words = np.array([f"w{i}" for i in range(300)], dtype=object).reshape(1, -1)
+    scipy.io.savemat(bow, {"bag_of_words": rng.poisson(0.2, (40, 300)).astype(float),
+                           "word_list": words})
+    with pytest.raises(ValueError, match=r"the vocabulary has 300 words but the matrix has 40 "
                                          r"rows .* looks like documents x words: transpose it"):
         nnmf.load_corpus(bow, vocabulary="word_list")
-    assert nnmf.load_corpus(bow, vocabulary="word_list", transpose=True).X.shape == (3762, 98)
+    assert nnmf.load_corpus(bow, vocabulary="word_list", transpose=True).X.shape == (300, 40)
 
 
 def test_matrix_errors(tmp_path, matrix):
@@ -256,12 +268,16 @@ def test_matrix_errors(tmp_path, matrix):
         nnmf.load_corpus(tmp_path / "d.csv", vocabulary=tmp_path / "short.txt")
 
 
-def test_encode_labels():
-    codes, names = encode_labels(["10", 2, 2.0, None, "", float("nan"), -1, "9"])
+def test_label_codes_follow_the_unknown_label_rule():
+    codes, names = label_codes(["10", "2", " 2 ", None, "", float("nan"), -1, "-1", "9"])
     assert names == ["2", "9", "10"]  # numeric order when every name is an integer
-    assert codes.tolist() == [2, 0, 0, -1, -1, -1, -1, 1]
-    codes, names = encode_labels(["b", "a", " b "])
+    assert codes.tolist() == [2, 0, 0, -1, -1, -1, -1, -1, 1]
+    codes, names = label_codes([10, 2, 2.0, None, float("nan"), -1, 9])
+    assert names == ["2", "9", "10"] and codes.tolist() == [2, 0, 0, -1, -1, -1, 1]
+    codes, names = label_codes(["b", "a", " b "])
     assert names == ["a", "b"] and codes.tolist() == [1, 0, 1]
+    with pytest.raises(ValueError, match="mixes numbers and strings"):
+        label_codes(["10", 2])
 
 
 # -- synthetic corpus ------------------------------------------------------------------------

@@ -9,8 +9,8 @@ relies on that).
 import numpy as np
 import pytest
 
-from nnmf import _core
-from nnmf._operand import Operand
+from nnmf.layer import _core
+from nnmf.layer import Operand
 
 # k crosses the tiles' vector edges and the row-major path's rank limit (16); m is not a
 # multiple of the 4-row groups and spans several depth blocks; n leaves partial vectors

@@ -1,17 +1,17 @@
-"""The reproduction commands of issue 4, on reduced settings so that they cannot rot."""
+"""The commands that reproduce the paper's tables, on reduced settings so that they cannot rot."""
 
 import numpy as np
 import pytest
 
 from nnmf import experiments
 
-from conftest import DATA_DIR
+from nnmf.datasets import load_synthetic_noise
 
 
 def test_table1_command_reduced(tmp_path, capsys):
     out = tmp_path / "table1.md"
     status = experiments.main(["table1", "--seeds", "2", "--max-iter", "4", "--quiet",
-                               "--threads", "1", "--data-dir", str(DATA_DIR),
+                               "--threads", "1",
                                "--out", str(out)])
     assert status == 0
     text = out.read_text(encoding="utf-8")
@@ -29,7 +29,8 @@ def test_table1_command_reduced(tmp_path, capsys):
     assert "†" in text                # 4 iterations: the unconverged fits are flagged
 
 
-def test_table1_records(synthetic_noise):
+def test_table1_records():
+    synthetic_noise = load_synthetic_noise()
     records = experiments.run_table1(synthetic_noise, seeds=2, max_iter=3,
                                      ranks=((9, 4),), n_threads=1)
     assert len(records) == 3 * 3 * 2   # modes x methods x seeds
@@ -52,7 +53,7 @@ def test_news20_command_reduced(tmp_path, capsys):
     out = tmp_path / "news20.md"
     status = experiments.main(["news20", "--seeds", "1", "--max-iter", "3", "--quiet",
                                "--init", "random",
-                               "--threads", "1", "--data-dir", str(DATA_DIR),
+                               "--threads", "1",
                                "--out", str(out)])
     assert status == 0
     text = out.read_text(encoding="utf-8")
@@ -62,12 +63,10 @@ def test_news20_command_reduced(tmp_path, capsys):
     assert "Layer 1 (6 topics):" in text and "- 0.9:" in text
 
 
-def test_experiments_bad_arguments(tmp_path):
+def test_experiments_bad_arguments():
     with pytest.raises(SystemExit):
         experiments.main(["table2"])
     with pytest.raises(SystemExit, match="positive"):
-        experiments.main(["table1", "--seeds", "0", "--data-dir", str(DATA_DIR)])
+        experiments.main(["table1", "--seeds", "0"])
     with pytest.raises(SystemExit, match="--init"):
-        experiments.main(["table1", "--init", "svd", "--data-dir", str(DATA_DIR)])
-    with pytest.raises(FileNotFoundError, match="data-dir"):
-        experiments.main(["table1", "--seeds", "1", "--data-dir", str(tmp_path)])
+        experiments.main(["table1", "--init", "svd"])

@@ -10,10 +10,12 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import logsumexp
 
-from nnmf import _losses, nnls
-from nnmf._network import Batch, Network, reconstruction_error
-from nnmf._operand import as_operand
-from nnmf._optim import Adam, ArmijoPG, FixedStepPG, make_optimizer
+from nnmf import nnls
+from nnmf.neural import _losses
+from nnmf.layer import as_operand
+from nnmf.multilayer import reconstruction_error
+from nnmf.neural._network import Batch, Network
+from nnmf.neural._optim import Adam, ArmijoPG, FixedStepPG, make_optimizer
 
 
 def _problem(loss, n_layers, *, sparse=False, supervision=None, mask=False, seed=0,
@@ -127,7 +129,7 @@ def test_loss_values_match_dense_formulas(n_layers):
     P = np.linalg.multi_dot(As) if n_layers > 1 else As[0]
     rec = _losses.reconstruction(Xsq, As, Ss, C0)
     assert rec.value == pytest.approx(0.5 * np.linalg.norm(X - P @ Ss[-1]) ** 2, rel=1e-10)
-    assert reconstruction_error(Xsq, As, Ss[-1], C0) == pytest.approx(
+    assert reconstruction_error(as_operand(X), As, Ss[-1], 1) == pytest.approx(
         np.linalg.norm(X - P @ Ss[-1]) / np.linalg.norm(X), rel=1e-10)
     # the coefficient form of dR/dA_0: X U^T + A_0 K = -(X - P S_L) (Q S_L)^T
     Q = np.linalg.multi_dot(As[1:]) if n_layers > 2 else (As[1] if n_layers == 2 else np.eye(6))
@@ -212,10 +214,11 @@ def test_optimisers_project_and_decrease(name):
     value = evaluate(params)[0]
     values = [value]
     for _ in range(300):
-        params, v, _, status = opt.step(params, value, gradient(params), evaluate)
-        if status == "stalled":
+        step = opt.step(params, value, gradient(params), evaluate)
+        if step.stalled:
             break
-        value = evaluate(params)[0] if v is None else v
+        params = step.params
+        value = evaluate(params)[0] if step.value is None else step.value
         values.append(value)
     assert all(np.all(p >= 0) for p in params[:2])
     assert np.any(params[2] < 0)  # the unconstrained block is not projected
@@ -229,16 +232,15 @@ def test_armijo_stalls_at_a_stationary_point():
     evaluate, gradient = _quadratic([np.full((2, 2), -1.0)], [1.0])
     params = [np.zeros((2, 2))]
     opt = ArmijoPG([True])
-    out, value, ctx, status = opt.step(params, evaluate(params)[0], gradient(params), evaluate)
-    assert status == "stalled" and out is params and ctx is None
+    step = opt.step(params, evaluate(params)[0], gradient(params), evaluate)
+    assert step.stalled and step.params is params and step.context is None
 
 
 def test_fixed_step_with_learning_rate_and_adam_relative_step():
     evaluate, gradient = _quadratic([np.ones((2, 2))], [1.0])
     opt = FixedStepPG([True], learning_rate=0.5)
-    new, v, ctx, status = opt.step([np.zeros((2, 2))], 2.0, gradient([np.zeros((2, 2))]),
-                                   evaluate)
-    np.testing.assert_allclose(new[0], 0.5)
+    step = opt.step([np.zeros((2, 2))], 2.0, gradient([np.zeros((2, 2))]), evaluate)
+    np.testing.assert_allclose(step.params[0], 0.5)
     adam = Adam([False], learning_rate=0.1)
     p = [np.full((2, 2), 10.0)]
     new = adam.step(p, None, [np.ones((2, 2))], evaluate)[0]
@@ -249,7 +251,7 @@ def test_fixed_step_with_learning_rate_and_adam_relative_step():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("nonneg", [True, False])
 def test_projected_step_kernel_matches_numpy(order, dtype, nonneg):
-    from nnmf._optim import _step
+    from nnmf.neural._optim import _step
     rng = np.random.default_rng(9)
     shape = (70000, 3)  # several of the kernel's blocks, a partial last one
     p = np.asarray(np.abs(rng.standard_normal(shape)), dtype=dtype, order=order)

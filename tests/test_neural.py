@@ -8,8 +8,10 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 
 import nnmf
-from nnmf import ConvergenceWarning, NeuralNMF, NotFittedError, _operand
-from nnmf._base import BaseEstimator, check_is_fitted
+from nnmf import ConvergenceWarning, NeuralNMF, NotFittedError
+from nnmf.datasets import load_synthetic_noise
+from nnmf.layer import _operand
+from nnmf._utils.estimator import BaseEstimator, check_is_fitted
 
 
 def _data(m=30, n=40, k=5, seed=0, sparse=False):
@@ -141,24 +143,25 @@ def test_planted_hierarchy_is_recovered_at_both_layers(loss):
 
 # -- the paper's synthetic data ------------------------------------------------------------
 
-def test_synthetic_noise_unsupervised_beats_the_paper(synthetic_noise):
-    X = synthetic_noise["X"]
+def test_synthetic_noise_unsupervised_beats_the_paper():
+    X = load_synthetic_noise().X
     model = NeuralNMF((9, 4, 2), random_state=0, n_threads=1).fit(X)
     assert model.reconstruction_err_ <= 0.492  # the paper's Neural NMF: 0.492
     assert model.reconstruction_err_ >= 0.467  # no rank-2 product beats the SVD (0.468)
 
 
-def test_synthetic_noise_supervised_training_accuracy(synthetic_noise):
-    X, y = synthetic_noise["X"], synthetic_noise["labels2"].ravel()
+def test_synthetic_noise_supervised_training_accuracy():
+    d = load_synthetic_noise()
+    X, y = d.X, d.labels["coarse"]
     model = NeuralNMF((9, 4, 2), random_state=0, n_threads=1).fit(X, y)
     assert model.score(X, y) == 1.0
     np.testing.assert_array_equal(model.transduction_, y)
     assert model.reconstruction_err_ <= 0.498  # the paper's supervised Neural NMF: 0.498
 
 
-def test_synthetic_noise_semi_supervised(synthetic_noise):
-    X, y = synthetic_noise["X"], synthetic_noise["labels2"].ravel()
-    known = synthetic_noise["L40"][0].astype(bool)
+def test_synthetic_noise_semi_supervised():
+    d = load_synthetic_noise()
+    X, y, known = d.X, d.labels["coarse"], d.known[40]
     y_partial = np.where(known, y.astype(int), -1)  # y is uint8: -1 would wrap to 255
     model = NeuralNMF((9, 4, 2), classification_loss="l2", random_state=0, n_threads=1)
     model.fit(X, y_partial)
@@ -331,7 +334,7 @@ def test_bad_data(X, match):
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(ranks=()), "ranks is empty"),
+    (dict(ranks=()), "non-empty sequence"),
     (dict(ranks=(41,)), "exceed what X"),
     (dict(ranks=(5, 31)), "exceed what X"),
     (dict(ranks=(0,)), "positive ints"),
@@ -348,7 +351,7 @@ def test_bad_data(X, match):
     (dict(ranks=(3,), init="nndsvd"), "init must be one of"),
     (dict(ranks=(3, 2), init=[np.ones((30, 3))]), "one per layer"),
     (dict(ranks=(3, 2), init=[np.ones((30, 3)), np.ones((2, 2))]), r"init\[1\] has shape"),
-    (dict(ranks=(3,), callback=3), "callback must be callable"),
+    (dict(ranks=(3,), callback=3), "callback must be None or a callable"),
     (dict(ranks=(3,), random_state="x"), "random_state"),
 ])
 def test_bad_parameters(params, match):
@@ -362,7 +365,7 @@ def test_bad_parameters(params, match):
     (_labels(40), np.zeros(40, dtype=bool), "no known labels"),
     (_labels(40), np.ones(39, dtype=bool), "label_mask has shape"),
     (np.zeros(40, dtype=int), None, "only one class"),
-    (np.full(40, np.nan), None, "NaN"),
+    (np.full(40, np.nan), None, "no known labels"),
     (np.full(40, 0.5), None, "fractions"),
 ])
 def test_bad_labels(y, label_mask, match):
@@ -392,10 +395,10 @@ def test_other_bad_fit_and_transform_input():
 
 
 def test_a_stalled_start_warns_and_keeps_the_initial_factors(monkeypatch):
-    from nnmf import _optim
+    from nnmf.neural import _optim
 
     def stall(self, params, value, grads, evaluate):
-        return params, value, None, "stalled"
+        return _optim.Step(params, value, None, stalled=True)
     monkeypatch.setattr(_optim.ArmijoPG, "step", stall)
     X = _data()
     model = NeuralNMF((5, 3), random_state=0, n_threads=1)

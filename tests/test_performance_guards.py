@@ -21,8 +21,8 @@ import pytest
 import scipy.sparse as sp
 
 import nnmf
-from nnmf import _operand
-from nnmf._operand import Operand
+from nnmf.layer import _operand
+from nnmf.layer import Operand
 
 M = N = 20_000                 # dense form: 20000 * 20000 * 8 bytes = 3.2 GB
 DENSE_BYTES = M * N * 8

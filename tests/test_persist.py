@@ -9,11 +9,12 @@ import pytest
 import scipy.sparse as sp
 
 import nnmf
-from nnmf._deep import DeepNMF
-from nnmf._hierarchical import HierarchicalNMF
-from nnmf._nmf import NMF
-from nnmf._persist import FORMAT_VERSION
-from nnmf._ssnmf import SSNMF
+from nnmf._utils.estimator import BaseEstimator
+from nnmf import DeepNMF
+from nnmf import HierarchicalNMF
+from nnmf import NMF
+from nnmf.io import FORMAT_VERSION
+from nnmf import SSNMF
 
 
 @pytest.fixture(scope="module")
@@ -85,22 +86,10 @@ def test_round_trip(name, data, tmp_path):
         assert all(archive[k].dtype.kind != "O" for k in archive.files)
 
 
-@pytest.mark.parametrize("name", list(ESTIMATORS))
-def test_save_and_load_methods(name, data, tmp_path):
-    X, y = data
-    model = ESTIMATORS[name](X, y)
-    model.save(tmp_path / "m.npz")
-    loaded = type(model).load(tmp_path / "m.npz")
-    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
-    other = nnmf.NMF if type(model) is not nnmf.NMF else nnmf.SSNMF
-    with pytest.raises(TypeError, match=f"holds a {type(model).__name__}, not a {other.__name__}"):
-        other.load(tmp_path / "m.npz")
-
-
 def test_every_public_estimator_is_covered():
     public = {n for n in nnmf.__all__
               if isinstance(getattr(nnmf, n), type)
-              and issubclass(getattr(nnmf, n), nnmf._base.BaseEstimator)}
+              and issubclass(getattr(nnmf, n), BaseEstimator)}
     covered = {n.split("-")[0] for n in ESTIMATORS}
     assert public <= covered
 

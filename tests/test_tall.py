@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from nnmf import _core
-from nnmf._operand import Operand
+from nnmf.layer import _core
+from nnmf.layer import Operand
 
 # m spans several 1024-row blocks plus a partial one; k crosses the edges of the register
 # tiles (cpp/nnmf/tiles.hpp)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import nnmf
-from nnmf._synthetic import SyntheticCorpus
+from nnmf.datasets import SyntheticCorpus
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 WORDS = ["goal", "striker", "racket", "serve", "dough", "oven", "grape", "cellar"]
@@ -107,7 +107,7 @@ def test_hierarchy_errors(planted):
 
 
 def test_from_fitted_estimators():
-    from nnmf._nmf import NMF
+    from nnmf import NMF
 
     rng = np.random.default_rng(0)
     X = rng.random((20, 4)) @ rng.random((4, 2)) @ rng.random((2, 30))

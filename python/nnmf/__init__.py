@@ -1,83 +1,50 @@
 """nnmf: Neural NMF — hierarchical nonnegative matrix factorization trained end to end by
 backpropagation, with a fast C++ core.
+
+The public names below load on first use (PEP 562): ``import nnmf`` itself reads no
+compiled code and changes nothing process-wide (see :func:`nnmf.tune_process`).
+
+Subpackages, each importing only those listed after it: ``nnmf.cli``, ``nnmf.experiments``
+(the paper's tables), ``nnmf.io`` (model files), ``nnmf.topics`` (corpora, topic trees,
+figures), ``nnmf.neural`` (Neural NMF) and ``nnmf.baselines`` (NMF, hierarchical, deep and
+semi-supervised NMF; neither imports the other), ``nnmf.multilayer`` (what both share:
+layer-wise NMF, the forward pass, the classifier head), ``nnmf.layer`` (the NNLS layer and
+its compiled core), ``nnmf.datasets`` (the paper's data, planted corpora).
 """
 
-import os
+import importlib
 
-# The core's OpenMP threads and numpy's BLAS threads take turns on the same cores; idle OpenMP
-# threads that spin (libgomp's default) starve the BLAS call that follows. Wait passively
-# unless the user chose a policy; libgomp reads this when it loads, with _core below.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from . import _core  # noqa: E402
-
-# glibc malloc: keep up to 64 MiB of freed memory for the next training step instead of
-# returning it to the OS and page-faulting it back in (cpp/nnmf/memory.hpp), unless the user
-# tuned malloc through glibc's own variables or opted out with NNMF_MALLOC=system.
-_MALLOC_TUNED = (
-    os.environ.get("NNMF_MALLOC", "").strip().lower() != "system"
-    and not any(v in os.environ for v in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_",
-                                          "GLIBC_TUNABLES"))
-    and _core.keep_freed_memory(mmap=32 << 20, trim=64 << 20))
-from ._deep import DeepNMF
-from ._hierarchical import HierarchicalNMF
-from ._neural import NeuralNMF
-from ._nmf import NMF
-from ._ssnmf import SSNMF
-from ._nnls import NNLSInfo, nnls, nnls_jvp, nnls_vjp
 from ._version import __version__
 from .exceptions import ConvergenceWarning, NotFittedError
-from ._corpus import Corpus, load_corpus
-from ._persist import load_model, save_model
-from ._plots import plot_factors, plot_mixtures, plot_topic_tree, save_figures
-from ._synthetic import make_topic_corpus, match_hierarchy
-from ._topics import Topic, TopicHierarchy, topic_hierarchy
 
-__all__ = [
-    "__version__",
-    "build_info",
-    "ConvergenceWarning",
-    "NotFittedError",
-    "NeuralNMF",
-    # baselines (issue 4)
-    "NMF",
-    "HierarchicalNMF",
-    "DeepNMF",
-    "SSNMF",
-    "NNLSInfo",
-    "nnls",
-    "nnls_jvp",
-    "nnls_vjp",
-    # topic modeling: corpora, topic trees, figures, model files (issue 5)
-    "Corpus",
-    "load_corpus",
-    "make_topic_corpus",
-    "match_hierarchy",
-    "Topic",
-    "TopicHierarchy",
-    "topic_hierarchy",
-    "plot_factors",
-    "plot_mixtures",
-    "plot_topic_tree",
-    "save_figures",
-    "save_model",
-    "load_model",
-]
+_EXPORTS = {
+    "NeuralNMF": "neural",
+    "NMF": "baselines", "HierarchicalNMF": "baselines", "DeepNMF": "baselines",
+    "SSNMF": "baselines",
+    "nnls": "layer", "nnls_vjp": "layer", "nnls_jvp": "layer", "NNLSInfo": "layer",
+    "build_info": "layer", "tune_process": "_process",
+    "Corpus": "topics", "load_corpus": "topics", "Topic": "topics", "TopicHierarchy": "topics",
+    "topic_hierarchy": "topics", "plot_factors": "topics", "plot_mixtures": "topics",
+    "plot_topic_tree": "topics", "save_figures": "topics",
+    "make_topic_corpus": "datasets", "match_hierarchy": "datasets",
+    "save_model": "io", "load_model": "io",
+}
+_SUBPACKAGES = ("layer", "multilayer", "neural", "baselines", "topics", "datasets", "io",
+                "experiments", "cli")
+
+__all__ = ["__version__", "ConvergenceWarning", "NotFittedError", *_EXPORTS]
 
 
-def build_info():
-    """How the compiled core was built and how many threads it will use.
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'nnmf' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-    Returns
-    -------
-    dict
-        ``openmp`` (bool): built with OpenMP; ``max_threads`` (int): the threads used when
-        ``n_threads=None`` (OpenMP's maximum, honouring OMP_NUM_THREADS; 1 without OpenMP);
-        ``version`` (str); ``core`` (str): the build of the core in use, ``"avx2"`` (x86-64
-        CPUs with AVX2 and FMA), ``"generic"`` (any CPU; forced by ``NNMF_CORE=generic``) or
-        ``"native"`` (built with ``NNMF_NATIVE=ON``); ``malloc_tuned`` (bool): whether
-        importing nnmf set glibc's malloc to keep freed memory for reuse (see the README).
-    """
-    return {"version": __version__, "openmp": _core.openmp_enabled(),
-            "max_threads": _core.max_threads(), "core": _core.target,
-            "malloc_tuned": _MALLOC_TUNED}
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_SUBPACKAGES))

@@ -307,7 +307,7 @@ def _seconds(t0):
 
 
 def _read_corpus(args, console, *, labels=None, reference=None):
-    from ._corpus import load_corpus
+    from .topics import load_corpus
 
     t0 = time.perf_counter()
     kwargs = dict(format=args.format, text_column=args.text_column, id_column=args.id_column,
@@ -326,7 +326,7 @@ def _read_corpus(args, console, *, labels=None, reference=None):
 
 
 def _estimator(args, ranks, max_iter=None):
-    from . import NeuralNMF
+    from .neural import NeuralNMF
 
     params = dict(ranks=ranks, random_state=args.seed, n_threads=args.threads)
     names = NeuralNMF._param_names()
@@ -374,8 +374,8 @@ def _describe_fit(model, seconds):
 
 
 def _write_outputs(model, corpus, out, console, *, n_words, figures):
-    from ._persist import save_model
-    from ._topics import topic_hierarchy
+    from .io import save_model
+    from .topics import topic_hierarchy
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -385,7 +385,7 @@ def _write_outputs(model, corpus, out, console, *, n_words, figures):
     h.to_markdown(out / "topics.md")
     written += [out / "topics.json", out / "topics.md"]
     if figures:
-        from ._plots import save_figures
+        from .topics import save_figures
 
         written += save_figures(model, out / "figures", vocabulary=corpus.vocabulary,
                                 labels=corpus.labels, label_names=corpus.label_names,
@@ -439,7 +439,7 @@ def _cmd_fit(args, console):
         h = _write_outputs(model, corpus, args.out, console, n_words=args.top_words,
                            figures=args.figures)
     else:
-        from ._topics import topic_hierarchy
+        from .topics import topic_hierarchy
 
         h = topic_hierarchy(model, corpus.vocabulary, doc_ids=corpus.doc_ids,
                             n_words=args.top_words)
@@ -448,13 +448,13 @@ def _cmd_fit(args, console):
 
 
 def _load(path):
-    from ._persist import load_model
+    from .io import load_model
 
     return load_model(path, return_corpus=True)
 
 
 def _cmd_topics(args, console):
-    from ._topics import topic_hierarchy
+    from .topics import topic_hierarchy
 
     model, info = _load(args.model)
     h = topic_hierarchy(model, info.vocabulary, doc_ids=info.doc_ids or None,
@@ -506,9 +506,9 @@ def _cmd_transform(args, console):
         reference = dict(vocabulary=info.vocabulary, idf=info.idf, vectorizer=v.get("kind"),
                          stop_words=v.get("stop_words"),
                          ngram_range=tuple(v.get("ngram_range", (1, 1))))
-    from ._corpus import _detect_format
+    from .topics import detect_format
 
-    fmt = _detect_format(Path(args.input), args.format) if Path(args.input).exists() else None
+    fmt = detect_format(Path(args.input), args.format) if Path(args.input).exists() else None
     if fmt in ("npz", "mtx", "mat", "npy"):
         reference = {"vocabulary": args.vocab}
     elif args.vocab is not None:
@@ -527,9 +527,9 @@ def _cmd_transform(args, console):
     layer = args.layer
     if not -len(S) <= layer < len(S):
         raise ValueError(f"--layer {layer} is out of range: the model has {len(S)} layers")
-    from ._topics import _model_factors, dump_json, word_profiles
+    from .topics import model_factors, dump_json, word_profiles
 
-    A, _ = _model_factors(model)
+    A, _ = model_factors(model)
     scales = [W.sum(axis=0) for W in word_profiles(A)][-len(S):]
     mixtures = []
     for scale, S_l in zip(scales, S):
@@ -559,7 +559,7 @@ def _cmd_transform(args, console):
 
 
 def _cmd_plot(args, console):
-    from ._plots import save_figures
+    from .topics import save_figures
 
     model, info = _load(args.model)
     model_path = Path(args.model)
@@ -600,9 +600,9 @@ def _planted_rows(h, corpus, match, n_words=6):
 
 
 def _cmd_demo(args, console):
-    from ._synthetic import make_topic_corpus, match_hierarchy
-    from ._corpus import Corpus, count_tokens, encode_labels, weigh_counts
-    from ._topics import topic_hierarchy
+    from .datasets import make_topic_corpus, match_hierarchy
+    from .topics import Corpus, count_tokens, label_codes, weigh_counts
+    from .topics import topic_hierarchy
 
     t_start = time.perf_counter()
     synth = make_topic_corpus(args.documents, random_state=args.seed)
@@ -612,7 +612,7 @@ def _cmd_demo(args, console):
                    max_features=None, ngram_range=[1, 1])
     counts, vocab = count_tokens(synth.tokens)
     X, idf = weigh_counts(counts, options)
-    labels, names = encode_labels(synth.subtopics)
+    labels, names = label_codes(synth.subtopics)
     doc_ids = [f"{sub}/doc{j:04d}.txt" for j, sub in enumerate(synth.subtopics)]
     corpus = Corpus(X, vocab, doc_ids, labels, names, options, idf)
     console.info(f"Synthetic corpus: {len(synth.documents)} documents, {len(vocab)} words, a "
@@ -669,7 +669,16 @@ def main(argv=None):
     -------
     int
         The exit code: 0 success, 1 error, 2 usage error.
+
+    Notes
+    -----
+    Run as the program (``argv`` None), the command owns its process and opts in to
+    :func:`nnmf.tune_process`'s settings before the core loads.
     """
+    if argv is None:
+        from ._process import tune_process
+
+        tune_process()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

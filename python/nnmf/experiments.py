@@ -5,13 +5,15 @@ Two experiments, each writing a markdown report::
     python -m nnmf.experiments table1 [--seeds 10] [--max-iter 500] [--out FILE]
     python -m nnmf.experiments news20 [--seeds 5] [--max-iter 500] [--out FILE]
 
-``table1`` is the paper's Table 1 on ``synthetic_noise.mat``: ranks (9), (9, 4), (9, 4, 2);
-unsupervised, semi-supervised (the known-label column pattern of ``L40``) and supervised;
+``table1`` is the paper's Table 1 on its synthetic data
+(:func:`nnmf.datasets.load_synthetic_noise`): ranks (9), (9, 4), (9, 4, 2); unsupervised,
+semi-supervised (the paper's 40% known-label pattern, ``known[40]``) and supervised;
 relative reconstruction error ||X - A_0...A_L S_L||_F / ||X||_F and classification accuracy
 (on the hidden-label columns when semi-supervised, on all columns when supervised), as mean ±
-std over seeds, beside the paper's numbers. ``news20`` runs the same three methods on
-``20News_subsampled.mat`` with ranks (10, 6): reconstruction error, accuracy at both levels with
-the paper's known labels (``known60``), the top words of every topic at both layers, and the fit
+std over seeds, beside the paper's numbers. ``news20`` runs the same three methods on the
+20 Newsgroups subsample (:func:`nnmf.datasets.load_20news_subsampled`) with ranks (10, 6):
+reconstruction error, accuracy at both levels with the paper's known labels (``known[60]``),
+the top words of every topic at both layers, and the fit
 time of each method.
 
 Protocol (the same for both experiments). For every seed, the three methods share one
@@ -46,6 +48,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ._version import __version__
+from .baselines import DeepNMF, HierarchicalNMF
+from .datasets import load_20news_subsampled, load_synthetic_noise
+from .exceptions import ConvergenceWarning
+from .layer import build_info
+from .neural import NeuralNMF
+
 __all__ = ["main", "run_table1", "table1_markdown", "run_news20", "news20_markdown",
            "PAPER_TABLE1"]
 
@@ -53,7 +62,7 @@ METHODS = ("Hier. NMF", "Deep NMF", "Neural NMF")
 MODES = ("unsupervised", "semi-supervised", "supervised")
 TABLE1_RANKS = ((9,), (9, 4), (9, 4, 2))
 
-# The paper's Table 1 (../shared/data/README.md): (relative error, accuracy) per rank setting.
+# The paper's Table 1 (nnmf/datasets/data/README.md): (relative error, accuracy) per rank setting.
 PAPER_TABLE1 = {
     "unsupervised": {
         "Hier. NMF": [(0.053, None), (0.399, None), (0.860, None)],
@@ -73,37 +82,12 @@ PAPER_TABLE1 = {
 }
 
 
-# -- data -------------------------------------------------------------------------------------
-
-def default_data_dir():
-    """``$NNMF_DATA`` if set, else ``../shared/data`` (relative to the working directory, the
-    project root)."""
-    return Path(os.environ.get("NNMF_DATA", Path("..") / "shared" / "data"))
-
-
-def _loadmat(data_dir, name):
-    import scipy.io
-
-    path = Path(data_dir) / name
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found; pass --data-dir (or set NNMF_DATA)")
-    return scipy.io.loadmat(path)
-
-
-def _strings(cell):
-    return [str(np.asarray(v).ravel()[0]) if np.asarray(v).size else "" for v in
-            np.asarray(cell, dtype=object).ravel()]
-
-
 # -- the three methods, one seed --------------------------------------------------------------
 
 def _fit_three(X, ranks, fit_kwargs, *, seed, init, max_iter, lam, classification_loss,
                n_threads):
     """Fit Hier. NMF, Deep NMF and Neural NMF from one seed. Returns {method: (model, seconds,
     converged)}."""
-    from . import DeepNMF, HierarchicalNMF, NeuralNMF
-    from .exceptions import ConvergenceWarning
-
     def timed(make, extra=0.0):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -156,8 +140,9 @@ def run_table1(data, *, seeds=10, max_iter=500, init="random", lam=1.0,
 
     Parameters
     ----------
-    data : dict
-        ``scipy.io.loadmat`` of synthetic_noise.mat (needs X, labels9/4/2, L40).
+    data : nnmf.datasets.Dataset
+        :func:`nnmf.datasets.load_synthetic_noise` (labels per number of classes: "fine" 9,
+        "middle" 4, "coarse" 2).
     seeds : int, default=10
         Seeds 0 .. seeds-1.
     max_iter, init, lam, classification_loss, n_threads
@@ -173,11 +158,12 @@ def run_table1(data, *, seeds=10, max_iter=500, init="random", lam=1.0,
         One record per (mode, ranks, method, seed): "err", "acc" (NaN when unsupervised),
         "time", "converged".
     """
-    X = np.asarray(data["X"], dtype=np.float64)
-    known = np.asarray(data["L40"])[0].astype(bool)
+    X = np.asarray(data.X, dtype=np.float64)
+    known = data.known[40]
+    level = {9: "fine", 4: "middle", 2: "coarse"}
     records = []
     for r in ranks:
-        y = np.asarray(data[f"labels{r[-1]}"]).ravel()
+        y = data.labels[level[r[-1]]]
         for mode in modes:
             kwargs = {"unsupervised": {}, "semi-supervised": {"y": y, "label_mask": known},
                       "supervised": {"y": y}}[mode]
@@ -243,7 +229,7 @@ def table1_markdown(records, *, data=None, settings=None, elapsed=None):
               "from). All three methods of a seed start from the same layer-wise NMF."]
     floors = None
     if data is not None:
-        X = np.asarray(data["X"], dtype=np.float64)
+        X = np.asarray(data.X, dtype=np.float64)
         floors = {r[-1]: _svd_floor(X, r[-1]) for r in ranks_list}
         lines += ["", "Lower bound on any rank-k error (truncated SVD): "
                   + ", ".join(f"{v:.4f} (k = {k})" for k, v in floors.items()) + "."]
@@ -326,10 +312,6 @@ def _target_lines(records, modes, ranks_list, paper_index, floors=None):
 
 
 def _environment_lines(settings, elapsed):
-    import numpy
-
-    from . import __version__, build_info
-
     info = build_info()
     lines = [f"- Command: `{settings.get('command', '')}`" if settings else "- Command: —",
              f"- Settings: {', '.join(f'{k}={v}' for k, v in settings.items() if k != 'command')}"
@@ -337,7 +319,7 @@ def _environment_lines(settings, elapsed):
              f"- Machine: {platform.machine()} {platform.processor() or ''} "
              f"({os.cpu_count()} CPUs), {platform.system()} {platform.release()}; core threads "
              f"{info['max_threads']} (OpenMP {'on' if info['openmp'] else 'off'})",
-             f"- Versions: nnmf {__version__}, numpy {numpy.__version__}, Python "
+             f"- Versions: nnmf {__version__}, numpy {np.__version__}, Python "
              f"{platform.python_version()}"]
     if elapsed is not None:
         lines.append(f"- Wall time of the whole run: {elapsed:.0f} s")
@@ -351,19 +333,17 @@ def run_news20(data, *, seeds=5, max_iter=500, init="random", lam=1.0,
                progress=None):
     """Run the 20 Newsgroups comparison.
 
-    Unsupervised and semi-supervised (super-group labels of the ``known60`` documents on the
+    ``data`` is :func:`nnmf.datasets.load_20news_subsampled`. Unsupervised and
+    semi-supervised (super-group labels of the ``known[60]`` documents on the
     last layer) fits of the three methods for seeds 0 .. seeds-1. Returns (records, topics):
     records with "err", "acc_sub" (layer 0 against the 10 subgroups), "acc_super" (layer 1
     against the 6 supergroups) — both on the 80 hidden documents — and "time"; topics maps
     (mode, method) to the top ``n_words`` words of every topic of both layers, from seed 0.
     """
-    X = data["X_subsampled"].tocsc().astype(np.float64)
-    vocab = np.array(_strings(data["vocab"]))
-    sub = np.asarray(data["sub_cats"]).ravel().astype(int) - 1
-    sup = np.asarray(data["super_cats"]).ravel().astype(int) - 1
-    n = X.shape[1]
-    known = np.zeros(n, dtype=bool)
-    known[np.asarray(data["known60"]).ravel().astype(int) - 1] = True
+    X = data.X
+    vocab = np.array(data.vocabulary)
+    sub, sup = data.labels["sub"], data.labels["super"]
+    known = data.known[60]
     hidden = ~known
     records, topics = [], {}
     for mode in ("unsupervised", "semi-supervised"):
@@ -473,9 +453,6 @@ def _parser():
         q.add_argument("--classification-loss", choices=("l2", "cross_entropy"),
                        default="l2", help="Neural NMF's label loss (default l2, the paper's)")
         q.add_argument("--threads", type=int, default=None, help="core threads")
-        q.add_argument("--data-dir", type=Path, default=None,
-                       help="folder with the .mat files (default $NNMF_DATA or "
-                            "../shared/data)")
         q.add_argument("--out", type=Path, default=None, help="write the markdown here too")
         q.add_argument("--json", type=Path, default=None,
                        help="write every fit's record (method, seed, error, accuracy, time) "
@@ -489,7 +466,6 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.seeds < 1 or args.max_iter < 1:
         raise SystemExit("--seeds and --max-iter must be positive")
-    data_dir = args.data_dir if args.data_dir is not None else default_data_dir()
     progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     command = "python -m nnmf.experiments " + " ".join(
         sys.argv[1:] if argv is None else list(argv))
@@ -506,7 +482,7 @@ def main(argv=None):
     del options["seeds"]
     t0 = time.perf_counter()
     if args.experiment == "table1":
-        data = _loadmat(data_dir, "synthetic_noise.mat")
+        data = load_synthetic_noise()
         records = []
         for init in inits:
             records += run_table1(data, **dict(options, init=init,
@@ -514,7 +490,7 @@ def main(argv=None):
         text = table1_markdown(records, data=data, settings=settings,
                                elapsed=time.perf_counter() - t0)
     else:
-        data = _loadmat(data_dir, "20News_subsampled.mat")
+        data = load_20news_subsampled()
         records, topics = [], {}
         for init in inits:
             recs, tops = run_news20(data, **dict(options, init=init,

@@ -25,7 +25,7 @@ def _figure(width, height, layout=None):
 
 
 def _hierarchy(source, vocabulary=None, n_words=10):
-    from ._topics import TopicHierarchy, topic_hierarchy
+    from ._hierarchy import TopicHierarchy, topic_hierarchy
 
     if isinstance(source, TopicHierarchy):
         return source
@@ -33,11 +33,11 @@ def _hierarchy(source, vocabulary=None, n_words=10):
 
 
 def _factors(source):
-    from ._topics import TopicHierarchy, _model_factors
+    from ._hierarchy import TopicHierarchy, model_factors
 
     if isinstance(source, TopicHierarchy):
         raise TypeError("plot_factors needs the model (or its A's), not a TopicHierarchy")
-    A, _ = _model_factors(source) if not _is_matrix_list(source) else (source, None)
+    A, _ = model_factors(source) if not _is_matrix_list(source) else (source, None)
     return [np.asarray(a.toarray() if hasattr(a, "toarray") else a, dtype=float) for a in A]
 
 
@@ -253,7 +253,7 @@ def save_figures(model, out_dir, *, vocabulary=None, labels=None, label_names=No
     for f in formats:
         if f not in _FORMATS:
             raise ValueError(f"unknown figure format {f!r}; choose from: {', '.join(_FORMATS)}")
-    from ._topics import topic_hierarchy
+    from ._hierarchy import topic_hierarchy
 
     h = topic_hierarchy(model, vocabulary, n_words=max(n_words, 1))
     figures = {"factors": plot_factors(model, vocabulary, n_words=n_words),

@@ -1,12 +1,12 @@
-"""What the supervised baselines share: label handling at fit time and the linear classifier
+"""What the supervised estimators share: label handling at fit time and the linear classifier
 B S on the last layer's coefficients at predict time."""
 
 import numpy as np
 
-from ._base import check_is_fitted
-from ._labels import encode_labels, one_hot
-from ._operand import as_operand
-from ._validation import resolve_n_threads
+from .._utils.estimator import check_is_fitted
+from .._utils.labels import check_labels, encode_labels, one_hot
+from ..layer import as_operand, resolve_n_threads
+from ._forward import reconstruction_error
 
 __all__ = ["LabelTermMixin", "prepare_labels", "prepare_optional_labels"]
 
@@ -14,7 +14,7 @@ __all__ = ["LabelTermMixin", "prepare_labels", "prepare_optional_labels"]
 def prepare_labels(y, n, label_mask):
     """Labels for n training columns -> (classes, codes, Y (c x n one-hot, zero columns where
     unknown), weights (n,), 1.0 where known)."""
-    classes, codes, known = encode_labels(y, n, label_mask)
+    classes, codes, known = check_labels(y, n, label_mask)
     return classes, codes, one_hot(codes, classes.size), known.astype(np.float64)
 
 
@@ -108,7 +108,7 @@ class LabelTermMixin:
         pred = self.predict(X)
         if y.shape != pred.shape:
             raise ValueError(f"y has shape {y.shape}, expected ({pred.shape[0]},)")
-        known = ~(y == -1) if y.dtype.kind in "iuf" else np.array([v is not None for v in y])
+        known = encode_labels(y)[1] >= 0
         if not known.any():
             raise ValueError("y has no known labels to score against")
         return float(np.mean(pred[known] == y[known]))
@@ -118,18 +118,9 @@ class LabelTermMixin:
         matrix."""
         check_is_fitted(self, "A_")
         Xop = as_operand(X, "X", nonnegative=True)
-        S = np.asarray(self.transform(Xop), dtype=np.float64)
         As = self.A_ if isinstance(self.A_, list) else [self.A_]
-        P = As[0]
-        for A in As[1:]:
-            P = P @ A
-        Xsq = Xop.sqnorm()
-        if Xsq <= 0:
-            return 0.0
-        n_threads = resolve_n_threads(getattr(self, "n_threads", None))
-        C = np.asarray(Xop.tdot(np.asarray(P, dtype=Xop.dtype), n_threads), dtype=np.float64)
-        sq = Xsq - 2.0 * np.vdot(C, S) + np.vdot((P.T @ P) @ S, S)
-        return float(np.sqrt(max(sq, 0.0) / Xsq))
+        return reconstruction_error(Xop, As, np.asarray(self.transform(Xop)),
+                                    resolve_n_threads(getattr(self, "n_threads", None)))
 
     def _set_transduction(self, S_last):
         """``transduction_``: the labels the fitted classifier gives the training columns (from

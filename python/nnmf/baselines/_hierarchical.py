@@ -1,52 +1,16 @@
 """Hierarchical NMF: NMF applied layer after layer, each layer fitted once and frozen."""
 
-import numbers
-
 import numpy as np
 
-from ._base import BaseEstimator, check_is_fitted, check_random_state
-from ._mu import chain
-from ._nmf import (INITS, SOLVERS, check_choice, check_data, check_int, check_nonneg_float,
-                   check_rows, fit_nmf, warn_not_converged)
-from ._nnls import solve_layer
-from ._operand import as_operand
+from .._utils.estimator import BaseEstimator, check_random_state
+from .._utils.params import RANKS, Interval, Options, check_ranks_fit
+from ..layer import Operand, resolve_n_threads
+from ..multilayer import (LabelTermMixin, MultilayerMixin, check_data, prepare_optional_labels,
+                          reconstruction_error)
+from ._nmf import COMMON_CONSTRAINTS, SOLVERS, fit_nmf, warn_not_converged
 from ._ssnmf import fit_ssnmf
-from ._supervised import LabelTermMixin, prepare_optional_labels
-from ._validation import fortran, resolve_n_threads
 
 __all__ = ["HierarchicalNMF"]
-
-
-def check_ranks(ranks, shape):
-    """ranks as a tuple of positive ints, each at most what its layer's input allows."""
-    if isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
-        ranks = (ranks,)
-    try:
-        ranks = tuple(ranks)
-    except TypeError:
-        raise ValueError(f"ranks must be a sequence of positive ints, got {ranks!r}") from None
-    if not ranks:
-        raise ValueError("ranks must hold at least one rank")
-    rows, n = shape
-    for l, k in enumerate(ranks):
-        check_int(k, f"ranks[{l}]")
-        if k > min(rows, n):
-            raise ValueError(
-                f"ranks[{l}]={k} exceeds min(rows, columns) = {min(rows, n)} of the matrix "
-                f"that layer {l} factorises ({rows} x {n})")
-        rows = k
-    return tuple(int(k) for k in ranks)
-
-
-def relative_error_chain(Xop, As, S, n_threads):
-    """||X - A_0 ... A_L S||_F / ||X||_F without an m x n matrix."""
-    Xsq = Xop.sqnorm()
-    if Xsq <= 0:
-        return 0.0
-    P = chain(As)
-    C = np.asarray(Xop.tdot(fortran(P, Xop.dtype), n_threads), dtype=np.float64)
-    sq = Xsq - 2.0 * np.vdot(C, S) + np.vdot((P.T @ P) @ S, S)
-    return float(np.sqrt(max(sq, 0.0) / Xsq))
 
 
 def fit_layerwise(Xop, ranks, *, solver, init, max_iter, tol, rng, n_threads, labels=None,
@@ -75,7 +39,7 @@ def fit_layerwise(Xop, ranks, *, solver, init, max_iter, tol, rng, n_threads, la
         Ss.append(np.asarray(S, dtype=np.float64))
         histories.append(history)
         converged.append(conv)
-        Z = as_operand(np.asfortranarray(Ss[-1]), "S")
+        Z = Operand.trusted(np.asfortranarray(Ss[-1]))
     return As, Ss, B, histories, converged
 
 
@@ -87,38 +51,10 @@ def warn_layers_not_converged(what, converged, max_iter, tol):
         warn_not_converged(f"{what} {bad}", max_iter, tol, stacklevel=4)
 
 
-def check_layer(layer, n_layers):
-    """``layer`` of transform: an int in [-L-1, L] or "all"."""
-    if layer == "all" or (isinstance(layer, numbers.Integral) and not isinstance(layer, bool)
-                          and -n_layers <= layer < n_layers):
-        return layer if layer == "all" else int(layer) % n_layers
-    raise ValueError(f"layer must be an int in [{-n_layers}, {n_layers - 1}] or 'all', got "
-                     f"{layer!r}")
-
-
-class MultilayerMixin:
-    """topic_matrices for the multilayer estimators (a fitted list ``A_``)."""
-
-    def topic_matrices(self):
-        """The word profiles of every layer's topics: [A_0, A_0 A_1, ..., A_0 ... A_L].
-
-        Returns
-        -------
-        list of ndarray
-            Entry l has shape (m, k_l); its columns are layer l's topics over the features.
-        """
-        check_is_fitted(self, "A_")
-        out, P = [], None
-        for A in self.A_:
-            P = A if P is None else P @ A
-            out.append(P)
-        return out
-
-
 class MultilayerBaselineMixin(MultilayerMixin):
-    """fit and transform of the multilayer baselines, :class:`HierarchicalNMF` and
-    :class:`~nnmf.DeepNMF`: ``fit_transform`` fits, ``_coefficients`` computes the S's of new
-    data."""
+    """``fit`` of the multilayer baselines, :class:`HierarchicalNMF` and
+    :class:`~nnmf.DeepNMF`, by their ``fit_transform``; ``transform`` comes from
+    :class:`~nnmf.multilayer.MultilayerMixin`."""
 
     def fit(self, X, y=None, *, label_mask=None):
         """Fit to X, unsupervised or with labels (see the class docstring for the training).
@@ -139,41 +75,6 @@ class MultilayerBaselineMixin(MultilayerMixin):
         """
         self.fit_transform(X, y, label_mask=label_mask)
         return self
-
-    def transform(self, X, *, layer=-1):
-        """Coefficients of new data. HierarchicalNMF: by the frozen layers, S_0 = nnls(A_0, X),
-        then S_l = nnls(A_l, S_{l-1}). DeepNMF: S_L = argmin_{S >= 0} ||X - A_0 ... A_L S||_F^2
-        (nnls with the product of the fitted factors), and S_l = A_{l+1} ... A_L S_L below it.
-
-        Parameters
-        ----------
-        X : array-like or scipy sparse matrix of shape (m, n_new)
-        layer : int or "all", default=-1
-            Which layer's S to return (negative counts from the top); "all" returns the list
-            S_0, ..., S_L.
-
-        Returns
-        -------
-        S : ndarray of shape (k_layer, n_new), or a list of them for ``layer="all"``
-        """
-        check_is_fitted(self, "A_")
-        layer = check_layer(layer, len(self.A_))
-        Xop = check_data(X)
-        check_rows(Xop, self.n_features_in_)
-        top = len(self.A_) - 1 if layer == "all" else layer
-        Ss = self._coefficients(Xop, top, resolve_n_threads(self.n_threads))
-        return Ss if layer == "all" else Ss[top]
-
-
-def forward(As, Xop, n_threads):
-    """S_0 = q(X, A_0), S_l = q(S_{l-1}, A_l): the layer-wise coefficients of new data."""
-    Ss = []
-    Z = Xop
-    for A in As:
-        S = solve_layer(fortran(A, Z.dtype), Z, n_threads=n_threads)[0]
-        Ss.append(S)
-        Z = as_operand(S, "S")
-    return Ss
 
 
 class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
@@ -254,6 +155,9 @@ class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
     ([(40, 6), (6, 3)], (3, 60))
     """
 
+    _parameter_constraints = {"ranks": [RANKS], "solver": [Options(*SOLVERS)],
+                              "lam": [Interval("real", 0, None)], **COMMON_CONSTRAINTS}
+
     def __init__(self, ranks, *, solver="anls", lam=1.0, init="nndsvd", max_iter=200,
                  tol=1e-4, random_state=None, verbose=0, n_threads=None):
         self.ranks = ranks
@@ -269,18 +173,15 @@ class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
     def fit_transform(self, X, y=None, *, label_mask=None):
         """Fit (see :meth:`fit`) and return the last layer's ``S_[-1]``."""
         Xop = check_data(X)
-        ranks = check_ranks(self.ranks, Xop.shape)
-        solver = check_choice(self.solver, "solver", SOLVERS)
-        init = check_choice(self.init, "init", INITS)
-        lam = check_nonneg_float(self.lam, "lam")
-        max_iter = check_int(self.max_iter, "max_iter")
-        tol = check_nonneg_float(self.tol, "tol")
-        n_threads = resolve_n_threads(self.n_threads)
+        p = self._validate_params()
+        ranks = check_ranks_fit(p["ranks"], Xop.shape)
+        max_iter, tol = p["max_iter"], p["tol"]
+        n_threads = resolve_n_threads(p["n_threads"])
         labels = prepare_optional_labels(y, Xop.shape[1], label_mask)
-        rng = check_random_state(self.random_state)
         As, Ss, B, histories, converged = fit_layerwise(
-            Xop, ranks, solver=solver, init=init, max_iter=max_iter, tol=tol, rng=rng,
-            n_threads=n_threads, labels=labels, lam=lam, verbose=self.verbose)
+            Xop, ranks, solver=p["solver"], init=p["init"], max_iter=max_iter, tol=tol,
+            rng=check_random_state(p["random_state"]), n_threads=n_threads, labels=labels,
+            lam=p["lam"], verbose=p["verbose"])
         warn_layers_not_converged("HierarchicalNMF layer(s)", converged, max_iter, tol)
         self.A_, self.S_, self.B_ = As, Ss, B
         if labels is not None:
@@ -290,13 +191,9 @@ class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
         self.n_iter_ = [len(h) for h in histories]
         errors, Z = [], Xop
         for A, S in zip(As, Ss):
-            errors.append(relative_error_chain(Z, [A], S, n_threads))
-            Z = as_operand(np.asfortranarray(S), "S")
+            errors.append(reconstruction_error(Z, [A], S, n_threads))
+            Z = Operand.trusted(np.asfortranarray(S))
         self.layer_errors_ = errors
-        self.reconstruction_err_ = relative_error_chain(Xop, As, Ss[-1], n_threads)
+        self.reconstruction_err_ = reconstruction_error(Xop, As, Ss[-1], n_threads)
         self.n_features_in_ = Xop.shape[0]
         return Ss[-1]
-
-    def _coefficients(self, Xop, top, n_threads):
-        """S_0, ..., S_top of new data by the frozen layers."""
-        return forward(self.A_[:top + 1], Xop, n_threads)

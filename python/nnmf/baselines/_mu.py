@@ -15,7 +15,9 @@ computed. The one exception is the entrywise weight (missing-data mask) W of
 
 import numpy as np
 
-__all__ = ["nmf_mu", "ssnmf_mu", "deep_mu", "chain"]
+from .._utils.linalg import chain
+
+__all__ = ["nmf_mu", "ssnmf_mu", "deep_mu"]
 
 
 def _eps(dtype):
@@ -44,14 +46,6 @@ def _fro_sq_right(xsq, PtX, S, PtP):
 
 def _rel_change(prev, cur):
     return abs(prev - cur) / max(abs(prev), np.finfo(float).tiny)
-
-
-def chain(As):
-    """The product A_0 A_1 ... A_L of a non-empty list of matrices."""
-    P = As[0]
-    for A in As[1:]:
-        P = P @ A
-    return P
 
 
 def nmf_mu(Xop, k, *, A_init, S_init, max_iter, tol, n_threads, callback=None):
@@ -156,7 +150,6 @@ def ssnmf_mu(Xop, k, *, Y, weights, lam, A_init, S_init, B_init, max_iter, tol, 
         WX = Wm * np.asarray(Xop.matrix, dtype=dtype)   # dense X only (checked by callers)
         W2X = Wm * WX                                  # W ⊙ W ⊙ X: the numerators' data
         W2 = Wm * Wm
-        wxsq = float(np.vdot(WX, WX))
     else:
         xsq = Xop.sqnorm()
 

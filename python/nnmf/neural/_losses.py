@@ -1,10 +1,10 @@
 """Neural NMF losses: their values and their direct gradients.
 
 "Direct" means with the S's treated as free variables: the gradient of the loss through the
-NNLS layers (the S's as functions of the A's) is assembled by :mod:`nnmf._network`, which
+NNLS layers (the S's as functions of the A's) is assembled by the network, which
 runs each layer's vector-Jacobian product from the top down.
 
-Notation (../DESIGN.md sections 1 and 4): S_{-1} = X (m x n), S_l = q(S_{l-1}, A_l) of shape
+Notation (docs/design.md, the model and the losses): S_{-1} = X (m x n), S_l = q(S_{l-1}, A_l) of shape
 k_l x n, A_l of shape k_{l-1} x k_l, C_0 = A_0^T X (returned by the forward pass),
 G_0 = A_0^T A_0, Q = A_1 ... A_L (identity when L = 0), P = A_0 Q. Every squared norm
 carries a factor 1/2 and every term is a plain sum over columns.
@@ -21,7 +21,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from ._linalg import inner, times
+from .._utils.linalg import chain, fit_sq as gram_fit, inner, times
 
 __all__ = ["DataTerm", "data_term", "energy", "reconstruction", "supervision_l2",
            "supervision_cross_entropy", "softmax"]
@@ -63,24 +63,6 @@ def gram_residual(Xsq, C, G, Z):
     sq = Xsq - 2.0 * inner(C, Z) + inner(E, Z)
     E -= C
     return sq, E
-
-
-def top_fit(Xsq, C0, G0, Q, SL):
-    """||X - A_0 Q S_L||^2 through the top layer (float64): with Y = Q^T C_0 (k_L x n),
-    H = Q^T G_0 Q and SS = S_L S_L^T (k_L x k_L), it is ||X||^2 - 2 <Y, S_L> + <H, SS>, so no
-    k_0 x n product with G_0 is formed. Q None stands for the identity (one layer).
-    Returns (fit_sq, Y, H, SS)."""
-    Y, H = (C0, G0) if Q is None else (times(Q.T, C0), Q.T @ G0 @ Q)
-    SS = SL @ SL.T
-    return Xsq - 2.0 * inner(Y, SL) + float(np.vdot(H, SS)), Y, H, SS
-
-
-def _chain(As, start, stop, size):
-    """A_start A_{start+1} ... A_{stop-1} (the identity of the given size when empty)."""
-    out = None
-    for A in As[start:stop]:
-        out = A if out is None else out @ A
-    return np.eye(size) if out is None else out
 
 
 def energy(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
@@ -140,7 +122,7 @@ def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
     L = len(As) - 1
     A0, SL = As[0], Ss[L]
     k0 = A0.shape[1]
-    Q = _chain(As, 1, L + 1, k0)
+    Q = chain(As[1:], k0)
     T = times(Q, SL) if L else SL            # k_0 x n: the top layer mapped to layer 0
     gS, gA = [None] * (L + 1), [None] * (L + 1)
     U = K = fit_sq = None
@@ -148,8 +130,8 @@ def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
         G0 = A0.T @ A0 if G0 is None else G0
         if L:
             # With E_0 = A_0^T (P S_L - X) = G_0 T - C_0: dR/dS_L = Q^T E_0 = H S_L - Y and
-            # E_0 S_L^T = G_0 Q SS - C_0 S_L^T (top_fit's terms); no k_0 x n product by G_0.
-            fit_sq, Y, H, SS = top_fit(Xsq, C0, G0, Q, SL)
+            # E_0 S_L^T = G_0 Q SS - C_0 S_L^T (gram_fit's terms); no k_0 x n product by G_0.
+            fit_sq, Y, H, SS = gram_fit(Xsq, C0, G0, Q, SL)
             gS[L] = times(H, SL)
             gS[L] -= Y
             D0 = G0 @ Q @ SS - C0 @ SL.T     # A_0^T dR/dP = E_0 S_L^T, for l >= 1
@@ -169,8 +151,8 @@ def reconstruction(Xsq, As, Ss, C0, *, X=None, mask=None, G0=None):
         gA[0] = -(R @ (Q @ SL).T)
         D0 = -(AR @ SL.T)
     for l in range(1, L + 1):
-        left = _chain(As, 1, l, k0)          # A_1 ... A_{l-1}
-        right = _chain(As, l + 1, L + 1, As[l].shape[1])
+        left = chain(As[1:l], k0)            # A_1 ... A_{l-1}
+        right = chain(As[l + 1:], As[l].shape[1])
         gA[l] = left.T @ D0 @ right.T
     return DataTerm(float(value), gS, gA, U, K, fit_sq)
 

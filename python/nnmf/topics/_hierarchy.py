@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Topic", "TopicHierarchy", "topic_hierarchy", "word_profiles", "dump_json"]
+__all__ = ["Topic", "TopicHierarchy", "topic_hierarchy", "word_profiles", "dump_json",
+           "model_factors"]
 
 _FORMAT = "nnmf-topics"
 _FORMAT_VERSION = 1
@@ -351,13 +352,13 @@ def _md(text):
     return text.replace("|", "\\|")
 
 
-def _model_factors(model):
+def model_factors(model):
     if isinstance(model, (tuple, list)) and len(model) == 2:
         A, S = model
         return list(A), list(S)
     A, S = getattr(model, "A_", None), getattr(model, "S_", None)
     if A is None or S is None:
-        from ._base import check_is_fitted
+        from .._utils.estimator import check_is_fitted
 
         check_is_fitted(model)
         raise TypeError(f"{type(model).__name__} has no A_ and S_: a topic hierarchy needs "
@@ -397,5 +398,5 @@ def topic_hierarchy(model, vocabulary=None, *, doc_ids=None, n_words=10):
       [0.0]  66.7%  apple pear  (1.00)
       [0.1]  33.3%  kiwi  (1.00)
     """
-    A, S = _model_factors(model)
+    A, S = model_factors(model)
     return TopicHierarchy(A, S, vocabulary, doc_ids, n_words)

@@ -6,7 +6,7 @@ any data set:
 
     loss = data / ||X||_F^2  +  lam * supervision / n_known
 
-where ``data`` is the energy or reconstruction term of :mod:`nnmf._losses` (so for the
+where ``data`` is the energy or reconstruction term of the losses module (so for the
 reconstruction loss, loss = 1/2 relative error^2) and ``supervision`` the L2 or
 cross-entropy term summed over the n_known labelled columns. A mini-batch of columns scales
 its sums by n / batch size: an unbiased estimate of the full-data objective.
@@ -17,10 +17,10 @@ from typing import Optional
 
 import numpy as np
 
+from .._utils.linalg import chain, fit_sq, relative_error
+from ..layer import Operand, fortran, tall, vjp_layer
+from ..multilayer import forward
 from . import _losses
-from ._nnls import gram, solve_layer, vjp_layer
-from ._operand import Operand
-from ._validation import fortran, tall
 
 __all__ = ["Batch", "Network"]
 
@@ -66,25 +66,6 @@ class Network:
         self.n_threads = n_threads
         self.dtype = np.dtype(dtype)
 
-    # -- forward -------------------------------------------------------------------------
-    def forward(self, As, Xop, S_init=None):
-        """S_l = q(S_{l-1}, A_l) for every layer, warm-started from S_init (a list or
-        None). Returns (Ss, C0, Gs) with C0 = A_0^T X and Gs the Gram matrices A_l^T A_l,
-        which the loss and the gradient at this point reuse."""
-        Ss, Gs, C0 = [], [], None
-        Z = Xop
-        for l, A in enumerate(As):
-            init = None if S_init is None else fortran(S_init[l], self.dtype)
-            A = tall(A, self.dtype)
-            G = gram(A, self.n_threads)
-            S, C, _, _ = solve_layer(A, Z, init, n_threads=self.n_threads, G=G)
-            if l == 0:
-                C0 = C
-            Ss.append(S)
-            Gs.append(G)
-            Z = Operand.trusted(S)
-        return Ss, C0, Gs
-
     # -- objective -----------------------------------------------------------------------
     def split(self, params):
         """params = [A_0, ..., A_L] or [A_0, ..., A_L, B]."""
@@ -95,7 +76,7 @@ class Network:
     def evaluate(self, params, batch, S_init=None):
         """The objective at params on a batch. Returns (value, Context)."""
         As, B = self.split(params)
-        Ss, C0, Gs = self.forward(As, batch.Xop, S_init)
+        Ss, C0, Gs = forward(As, batch.Xop, self.n_threads, init=S_init, dtype=self.dtype)
         return self.evaluate_at(As, B, Ss, C0, Gs, batch)
 
     def evaluate_at(self, As, B, Ss, C0, Gs, batch):
@@ -113,10 +94,10 @@ class Network:
                   else _losses.supervision_cross_entropy)
             raw, gS, gB = fn(B, Ss64[-1], batch.Y, batch.weights)
             sup, sup_grads = batch.sup_scale * raw, (gS, gB)
-        if term.fit_sq is None:
-            rel_err = reconstruction_error(batch.Xsq, As64, Ss64[-1], C064, Gs[0])
-        else:
-            rel_err = _relative(term.fit_sq, batch.Xsq)
+        fit = term.fit_sq
+        if fit is None:
+            fit = fit_sq(batch.Xsq, C064, Gs[0], chain(As64[1:]), Ss64[-1])[0]
+        rel_err = relative_error(fit, batch.Xsq)
         return data + sup, Context(As, B, Ss, C0, Gs, batch, data + sup, data, sup, rel_err,
                                    term, sup_grads)
 
@@ -158,19 +139,3 @@ class Network:
         if gB is not None:
             grads.append(gB)
         return grads
-
-
-def reconstruction_error(Xsq, As, SL, C0, G0=None):
-    """||X - A_0 ... A_L S_L||_F / ||X||_F from the Gram algebra (no m x n matrix);
-    G0 = A_0^T A_0 when the caller has it."""
-    A0 = As[0]
-    G0 = A0.T @ A0 if G0 is None else G0
-    Q = None
-    for A in As[1:]:
-        Q = A if Q is None else Q @ A
-    return _relative(_losses.top_fit(Xsq, C0, G0, Q, SL)[0], Xsq)
-
-
-def _relative(fit_sq, Xsq):
-    """sqrt(||X - P S||^2 / ||X||^2), 0 for an all-zero X; roundoff below 0 is clipped."""
-    return float(np.sqrt(max(fit_sq, 0.0) / Xsq)) if Xsq > 0 else 0.0

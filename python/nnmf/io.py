@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+# The estimator subpackages register their classes (BaseEstimator.__init_subclass__), which
+# load_model looks up by the name a file gives: never an import of a module the file names.
+from . import baselines, neural  # noqa: F401
+from ._utils.estimator import BaseEstimator, check_is_fitted, estimator_class
 from ._version import __version__
+from .topics import Corpus
 
 __all__ = ["FORMAT_VERSION", "save_model", "load_model"]
 
@@ -142,8 +147,6 @@ def save_model(model, path, *, vocabulary=None, corpus=None):
         For a parameter that cannot be stored (a numpy Generator as ``random_state``, a
         callback function): the loaded model gets that parameter's default.
     """
-    from ._base import BaseEstimator, check_is_fitted
-
     if not isinstance(model, BaseEstimator):
         raise TypeError(f"save_model saves nnmf estimators, got {type(model).__name__}")
     check_is_fitted(model)
@@ -242,23 +245,6 @@ def _read(path):
     return path, meta, arrays
 
 
-def _estimator_classes(package, base):
-    """The estimator classes a file may name: nnmf's public ones and any other subclass of
-    its BaseEstimator defined inside nnmf. Never an import of a module named by the file."""
-    found = {}
-    stack = list(base.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        if cls.__module__.split(".")[0] == package.__name__:
-            found.setdefault(cls.__name__, cls)
-    for name in getattr(package, "__all__", ()):
-        obj = getattr(package, name, None)
-        if isinstance(obj, type) and issubclass(obj, base):
-            found[name] = obj
-    return found
-
-
 def load_model(path, *, return_corpus=False):
     """Load an estimator saved by :func:`save_model`.
 
@@ -284,15 +270,10 @@ def load_model(path, *, return_corpus=False):
     ValueError
         Not an nnmf model file, or one written in a newer format version than this nnmf reads.
     """
-    import nnmf
-
-    from ._base import BaseEstimator
-    from ._corpus import Corpus
-
     path, meta, arrays = _read(path)
     try:
         name = meta["class"]
-        cls = _estimator_classes(nnmf, BaseEstimator).get(name)
+        cls = estimator_class(name)
         if cls is None:
             raise ValueError(f"{path} holds a {name!r}, which this nnmf {__version__} does not "
                              "have")

@@ -5,10 +5,7 @@ together; blocks flagged ``nonneg`` are projected onto the nonnegative orthant a
 step (the A's), the others (B) are unconstrained.
 
 Every optimiser has ``step(params, value, grads, evaluate)``: ``evaluate(params)`` returns
-``(value, context)`` of the objective at a point. ``step`` returns
-``(params, value, context, status)``; value and context are None when the optimiser did not
-evaluate the new point itself; status is "ok", or "stalled" when no step could decrease the
-objective (a stationary point to working precision).
+``(value, context)`` of the objective at a point. ``step`` returns a :class:`Step`.
 
 References
 ----------
@@ -20,13 +17,29 @@ D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
 https://arxiv.org/abs/1412.6980
 """
 
+from typing import Any, List, NamedTuple, Optional
+
 import numpy as np
 
-from . import _core
+from ..layer import _core
 
-__all__ = ["ArmijoPG", "Adam", "FixedStepPG", "make_optimizer", "OPTIMIZERS"]
+__all__ = ["ArmijoPG", "Adam", "FixedStepPG", "Step", "make_optimizer", "OPTIMIZERS"]
 
 OPTIMIZERS = ("armijo", "adam", "pgd")
+
+
+class Step(NamedTuple):
+    """What one optimiser step returns.
+
+    params : the new parameters (the old ones when ``stalled``).
+    value, context : the objective and its evaluation context at ``params``, or None when
+        the optimiser did not evaluate the new point itself.
+    stalled : no step could decrease the objective (a stationary point to working precision).
+    """
+    params: List[np.ndarray]
+    value: Optional[float] = None
+    context: Any = None
+    stalled: bool = False
 
 
 def _step(p, g, step, nonneg, n_threads):
@@ -114,9 +127,9 @@ class ArmijoPG:
                 self.last_steps = [eta * d for d in D]
                 self.eta = eta * self.grow
                 self._prev = (params, grads)
-                return trial, new_value, ctx, "ok"
+                return Step(trial, new_value, ctx)
             eta *= self.beta
-        return params, value, None, "stalled"
+        return Step(params, value, None, stalled=True)
 
 
 class FixedStepPG:
@@ -133,13 +146,13 @@ class FixedStepPG:
     def step(self, params, value, grads, evaluate):
         if self.steps is None:
             search = ArmijoPG(self.nonneg, scaling="norm", n_threads=self.n_threads)
-            params, value, ctx, status = search.step(params, value, grads, evaluate)
-            if status == "ok":
+            step = search.step(params, value, grads, evaluate)
+            if not step.stalled:
                 self.steps = search.last_steps
-            return params, value, ctx, status
+            return step
         new = [_step(p, g, eta, nn, self.n_threads)[0]
                for p, g, eta, nn in zip(params, grads, self.steps, self.nonneg)]
-        return new, None, None, "ok"
+        return Step(new)
 
 
 class Adam:
@@ -176,7 +189,7 @@ class Adam:
             vhat = self.v[i] / (1 - b2 ** self.t)
             denom = np.sqrt(vhat) + self.eps * max(float(np.sqrt(vhat.max())), 1e-300)
             new.append(_step(p, mhat / denom, self.lr * self.scale[i], nn, self.n_threads)[0])
-        return new, None, None, "ok"
+        return Step(new)
 
 
 def make_optimizer(name, nonneg, learning_rate, *, batch_fraction=1.0, n_threads=1):

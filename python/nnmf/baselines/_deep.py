@@ -3,16 +3,16 @@ fine-tuned jointly by multiplicative updates on the full reconstruction error.""
 
 import numpy as np
 
-from ._base import BaseEstimator, check_random_state
-from ._hierarchical import (MultilayerBaselineMixin, check_ranks, fit_layerwise,
-                            relative_error_chain, warn_layers_not_converged)
-from ._mu import chain, deep_mu
-from ._nmf import (INITS, SOLVERS, check_choice, check_data, check_int, check_nonneg_float,
-                   positive_fill, warn_not_converged)
-from ._nnls import solve_layer
+from .._utils.estimator import BaseEstimator, check_random_state
+from .._utils.linalg import chain
+from .._utils.params import RANKS, Interval, Options, check_ranks_fit
+from ..layer import fortran, resolve_n_threads, solve_layer
+from ..multilayer import (LabelTermMixin, check_data, prepare_optional_labels,
+                          reconstruction_error)
+from ._hierarchical import MultilayerBaselineMixin, fit_layerwise, warn_layers_not_converged
+from ._mu import deep_mu
+from ._nmf import COMMON_CONSTRAINTS, SOLVERS, positive_fill, warn_not_converged
 from ._ssnmf import label_scale
-from ._supervised import LabelTermMixin, prepare_optional_labels
-from ._validation import fortran, resolve_n_threads
 
 __all__ = ["DeepNMF"]
 
@@ -105,6 +105,11 @@ class DeepNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {"ranks": [RANKS], "lam": [Interval("real", 0, None)],
+                              "pretrain_solver": [Options(*SOLVERS)],
+                              "pretrain_max_iter": [Interval("int", 1, None)],
+                              "pretrain_tol": [Interval("real", 0, None)], **COMMON_CONSTRAINTS}
+
     def __init__(self, ranks, *, lam=1.0, max_iter=500, tol=1e-5, pretrain_solver="anls",
                  pretrain_max_iter=200, pretrain_tol=1e-4, init="nndsvd", random_state=None,
                  verbose=0, n_threads=None):
@@ -123,21 +128,17 @@ class DeepNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
     def fit_transform(self, X, y=None, *, label_mask=None):
         """Fit (see :meth:`fit`) and return S_L."""
         Xop = check_data(X)
-        ranks = check_ranks(self.ranks, Xop.shape)
-        lam = check_nonneg_float(self.lam, "lam")
-        max_iter = check_int(self.max_iter, "max_iter")
-        tol = check_nonneg_float(self.tol, "tol")
-        solver = check_choice(self.pretrain_solver, "pretrain_solver", SOLVERS)
-        pre_iter = check_int(self.pretrain_max_iter, "pretrain_max_iter")
-        pre_tol = check_nonneg_float(self.pretrain_tol, "pretrain_tol")
-        init = check_choice(self.init, "init", INITS)
-        n_threads = resolve_n_threads(self.n_threads)
+        p = self._validate_params()
+        ranks = check_ranks_fit(p["ranks"], Xop.shape)
+        lam, max_iter, tol = p["lam"], p["max_iter"], p["tol"]
+        pre_iter, pre_tol = p["pretrain_max_iter"], p["pretrain_tol"]
+        n_threads = resolve_n_threads(p["n_threads"])
         labels = prepare_optional_labels(y, Xop.shape[1], label_mask)
-        rng = check_random_state(self.random_state)
 
         As, Ss, B, pre_hist, pre_conv = fit_layerwise(
-            Xop, ranks, solver=solver, init=init, max_iter=pre_iter, tol=pre_tol, rng=rng,
-            n_threads=n_threads, labels=labels, lam=lam, verbose=self.verbose)
+            Xop, ranks, solver=p["pretrain_solver"], init=p["init"], max_iter=pre_iter,
+            tol=pre_tol, rng=check_random_state(p["random_state"]), n_threads=n_threads,
+            labels=labels, lam=lam, verbose=p["verbose"])
         warn_layers_not_converged("DeepNMF pretraining layer(s)", pre_conv, pre_iter, pre_tol)
 
         xsq = max(Xop.sqnorm(), np.finfo(float).tiny)
@@ -148,7 +149,7 @@ class DeepNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
             fine.update(Y=Y, weights=weights, lam=lam * scale, B_init=_fill(B))
         else:
             scale = 1.0
-        if self.verbose:
+        if p["verbose"]:
             def callback(it, As, S, B, obj):
                 print(f"DeepNMF fine-tuning iteration {it}: objective {obj / xsq:.6g}")
             fine["callback"] = callback
@@ -167,7 +168,7 @@ class DeepNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
         self.history_ = np.asarray(history[1:]).reshape(-1, 2) / np.array([xsq, xsq / scale])
         self.pretrain_history_ = pre_hist
         self.n_iter_ = len(self.history_)
-        self.reconstruction_err_ = relative_error_chain(Xop, self.A_, S, n_threads)
+        self.reconstruction_err_ = reconstruction_error(Xop, self.A_, S, n_threads)
         self.n_features_in_ = Xop.shape[0]
         return S
 

@@ -1,7 +1,9 @@
 """A minimal scikit-learn-style estimator base (no scikit-learn dependency).
 
 ``__init__`` of a subclass only stores its keyword parameters under the same names;
-validation happens in ``fit``. Fitted attributes end in ``_``.
+validation happens in ``fit``, against the class's ``_parameter_constraints``. Fitted
+attributes end in ``_``. Every public subclass is registered by name, so that model files
+find their class without importing the package that defines it.
 """
 
 import inspect
@@ -9,14 +11,34 @@ import numbers
 
 import numpy as np
 
-from .exceptions import NotFittedError
+from ..exceptions import NotFittedError
+from .params import validate_params
 
-__all__ = ["BaseEstimator", "check_is_fitted", "check_random_state"]
+__all__ = ["BaseEstimator", "check_is_fitted", "check_random_state", "estimator_class"]
+
+_REGISTRY = {}
+
+
+def estimator_class(name):
+    """The registered estimator class called ``name``, or None."""
+    return _REGISTRY.get(name)
 
 
 class BaseEstimator:
     """Parameters from ``__init__``'s signature, ``get_params``/``set_params``, a ``repr``
     showing the parameters that differ from their defaults."""
+
+    _parameter_constraints = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            _REGISTRY[cls.__name__] = cls
+
+    def _validate_params(self):
+        """The constructor parameters checked against ``_parameter_constraints``, as a dict
+        of normalised values."""
+        return validate_params(self)
 
     @classmethod
     def _param_names(cls):
@@ -57,24 +79,6 @@ class BaseEstimator:
                     f"valid parameters: {sorted(valid)}")
             setattr(self, name, value)
         return self
-
-    def save(self, path, *, vocabulary=None):
-        """Write the fitted model to ``path``: numpy ``.npz`` plus JSON metadata, no pickle.
-        See :func:`nnmf.save_model`; read it back with ``type(model).load(path)`` or
-        :func:`nnmf.load_model`."""
-        from ._persist import save_model  # _persist imports this module
-
-        return save_model(self, path, vocabulary=vocabulary)
-
-    @classmethod
-    def load(cls, path):
-        """Read a model written by :meth:`save`; a file holding another class is refused."""
-        from ._persist import load_model
-
-        model = load_model(path)
-        if not isinstance(model, cls):
-            raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
-        return model
 
     def _fitted_attributes(self):
         """Names of the fitted attributes set on this instance (public, ending in ``_``)."""
@@ -129,4 +133,4 @@ def check_random_state(random_state):
                                 and not isinstance(random_state, bool)):
         return np.random.default_rng(random_state)
     raise ValueError(
-        f"random_state must be None, an int or a numpy Generator, got {random_state!r}")
+        f"random_state must be an int, a numpy Generator or None, got {random_state!r}")

@@ -8,7 +8,6 @@ documents and rows are words, the orientation every nnmf estimator expects.
 
 import csv
 import json
-import math
 import numbers
 import os
 from dataclasses import dataclass, field
@@ -18,9 +17,11 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from ._validation import check_matrix
+from .._utils.labels import encode_labels
+from ..layer import check_matrix
 
-__all__ = ["Corpus", "load_corpus", "vectorize", "FORMATS"]
+__all__ = ["Corpus", "load_corpus", "vectorize", "FORMATS", "detect_format", "count_tokens",
+           "weigh_counts", "label_codes"]
 
 #: Input formats and the file extensions that select them.
 FORMATS = {
@@ -75,7 +76,7 @@ class Corpus:
         return None if self.labels is None else self.labels >= 0
 
 
-def _detect_format(path, fmt):
+def detect_format(path, fmt):
     if fmt is not None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
@@ -158,7 +159,7 @@ def load_corpus(path, *, format=None, labels=None, text_column="text", id_column
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
-    fmt = _detect_format(path, format)
+    fmt = detect_format(path, format)
     if fmt in _TEXT_FORMATS:
         if isinstance(vocabulary, (str, os.PathLike)):
             raise ValueError("a vocabulary file goes with a pre-vectorised matrix; text input "
@@ -197,7 +198,7 @@ def load_corpus(path, *, format=None, labels=None, text_column="text", id_column
     if raw_labels is not None:
         if len(raw_labels) != corpus.n_documents:
             raise ValueError(f"{len(raw_labels)} labels for {corpus.n_documents} documents")
-        corpus.labels, corpus.label_names = encode_labels(raw_labels)
+        corpus.labels, corpus.label_names = label_codes(raw_labels)
     return corpus
 
 
@@ -497,37 +498,8 @@ def _matrix_labels(labels, path, fmt, names):
     return _labels_from_file_or_list(labels, "a labels file")
 
 
-def _is_unknown(v):
-    if v is None:
-        return True
-    if isinstance(v, str):
-        return v.strip() in ("", "-1")
-    if isinstance(v, (numbers.Real, np.number)) and not isinstance(v, bool):
-        return math.isnan(float(v)) or float(v) == -1
-    return False
-
-
-def _label_text(v):
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
-def encode_labels(raw):
-    """Labels as (codes, names): codes index names, -1 where unknown. Names sort numerically
-    when they are all integers, alphabetically otherwise."""
-    text = [None if _is_unknown(v) else _label_text(v) for v in raw]
-    names = sorted({t for t in text if t is not None})
-    if names and all(_is_int(t) for t in names):
-        names.sort(key=int)
-    index = {name: i for i, name in enumerate(names)}
-    codes = np.array([-1 if t is None else index[t] for t in text], dtype=np.int64)
-    return codes, names
-
-
-def _is_int(text):
-    try:
-        int(text)
-    except ValueError:
-        return False
-    return True
+def label_codes(raw):
+    """Labels as (codes, names): codes index names, -1 where unknown (the rule of
+    :func:`nnmf._utils.labels.encode_labels`); names are strings."""
+    classes, codes = encode_labels(raw, name="labels")
+    return codes.astype(np.int64), [str(c) for c in classes.tolist()]

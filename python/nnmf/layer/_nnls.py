@@ -13,10 +13,10 @@ import warnings
 import numpy as np
 
 from . import _core
-from ._linalg import times
+from .._utils.linalg import times
 from ._operand import as_operand
 from ._validation import check_matrix, check_shape, float_dtype, fortran, resolve_n_threads, tall
-from .exceptions import ConvergenceWarning
+from ..exceptions import ConvergenceWarning
 
 __all__ = ["nnls", "nnls_vjp", "nnls_jvp", "NNLSInfo"]
 

@@ -2,15 +2,13 @@
 
 import numpy as np
 
-from ._anls import relative_error
-from ._base import BaseEstimator, check_random_state
+from .._utils.estimator import BaseEstimator, check_random_state
+from .._utils.params import Interval, check_ranks_fit
+from ..layer import as_operand, check_matrix, check_shape, fortran, resolve_n_threads, solve_layer
+from ..multilayer import LabelTermMixin, check_data, prepare_labels, reconstruction_error
 from ._mu import ssnmf_mu
-from ._nmf import (INITS, FixedBasisTransformMixin, check_choice, check_data, check_int,
-                   check_nonneg_float, check_rank, mu_init, positive_fill, warn_not_converged)
-from ._nnls import solve_layer
-from ._operand import as_operand
-from ._supervised import LabelTermMixin, prepare_labels
-from ._validation import check_matrix, check_shape, fortran, resolve_n_threads
+from ._nmf import (COMMON_CONSTRAINTS, FixedBasisTransformMixin, mu_init, positive_fill,
+                   warn_not_converged)
 
 __all__ = ["SSNMF"]
 
@@ -136,6 +134,9 @@ class SSNMF(FixedBasisTransformMixin, LabelTermMixin, BaseEstimator):
     1.0
     """
 
+    _parameter_constraints = {"n_components": [Interval("int", 1, None)],
+                              "lam": [Interval("real", 0, None)], **COMMON_CONSTRAINTS}
+
     def __init__(self, n_components, *, lam=1.0, init="nndsvd", max_iter=500, tol=1e-5,
                  random_state=None, verbose=0, n_threads=None):
         self.n_components = n_components
@@ -173,12 +174,10 @@ class SSNMF(FixedBasisTransformMixin, LabelTermMixin, BaseEstimator):
         """Fit (see :meth:`fit`) and return ``S_``."""
         Xop = check_data(X)
         m, n = Xop.shape
-        k = check_rank(self.n_components, Xop.shape)
-        lam = check_nonneg_float(self.lam, "lam")
-        init = check_choice(self.init, "init", INITS)
-        max_iter = check_int(self.max_iter, "max_iter")
-        tol = check_nonneg_float(self.tol, "tol")
-        n_threads = resolve_n_threads(self.n_threads)
+        p = self._validate_params()
+        k = check_ranks_fit((p["n_components"],), Xop.shape, "n_components")[0]
+        max_iter, tol = p["max_iter"], p["tol"]
+        n_threads = resolve_n_threads(p["n_threads"])
         if y is None:
             raise ValueError("SSNMF needs labels y (use NMF for an unsupervised fit)")
         classes, _, Y, weights = prepare_labels(y, n, label_mask)
@@ -187,10 +186,10 @@ class SSNMF(FixedBasisTransformMixin, LabelTermMixin, BaseEstimator):
                 raise ValueError("mask (missing-entry weights) needs a dense X")
             mask = check_matrix(mask, "mask", nonnegative=True)
             check_shape(mask.shape, (m, n), "mask", "like X")
-        rng = check_random_state(self.random_state)
         A, B, S, history, converged = fit_ssnmf(
-            Xop, k, Y=Y, weights=weights, lam=lam, init=init, max_iter=max_iter, tol=tol,
-            rng=rng, n_threads=n_threads, mask=mask, verbose=self.verbose)
+            Xop, k, Y=Y, weights=weights, lam=p["lam"], init=p["init"], max_iter=max_iter,
+            tol=tol, rng=check_random_state(p["random_state"]), n_threads=n_threads, mask=mask,
+            verbose=p["verbose"])
         if not converged and tol > 0:
             warn_not_converged("SSNMF", max_iter, tol)
         self.A_, self.B_, self.S_ = A, B, S
@@ -198,8 +197,7 @@ class SSNMF(FixedBasisTransformMixin, LabelTermMixin, BaseEstimator):
         self.history_ = history
         self.n_iter_ = len(history)
         if mask is None:
-            self.reconstruction_err_ = relative_error(
-                Xop.sqnorm(), A, S, Xop.tdot(A.astype(Xop.dtype), n_threads))
+            self.reconstruction_err_ = reconstruction_error(Xop, [A], S, n_threads)
         else:
             WX = mask * Xop.matrix
             den = np.linalg.norm(WX)

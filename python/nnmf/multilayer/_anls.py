@@ -15,34 +15,28 @@ C. Boutsidis and E. Gallopoulos, "SVD based initialization: A head start for non
 matrix factorization", Pattern Recognition 41(4), 2008. https://doi.org/10.1016/j.patcog.2007.09.010
 """
 
-import numbers
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-from ._base import check_random_state
-from ._nnls import gram, solve_layer
-from ._operand import as_operand
-from ._threads import blas_threads_for
-from ._validation import check_matrix, check_shape, fortran, resolve_n_threads
-from .exceptions import ConvergenceWarning
+from .._utils.estimator import check_random_state
+from .._utils.linalg import fit_sq, relative_error
+from .._utils.params import Interval, Options, check_param
+from ..layer import (as_operand, blas_threads_for, check_matrix, check_shape, fortran, gram,
+                     resolve_n_threads, solve_layer)
+from ..exceptions import ConvergenceWarning
 
-__all__ = ["nmf_anls", "layerwise_nmf", "relative_error"]
+__all__ = ["nmf_anls", "layerwise_nmf", "nndsvd", "random_factor", "INITS"]
 
-_INITS = ("nndsvd", "random")
+INITS = ("nndsvd", "random")
+_POSITIVE = Interval("int", 1, None)
 
 
-def relative_error(Xsq, A, S, C, G=None):
-    """||X - A S||_F / ||X||_F from ||X||^2 (Xsq), the factors and C = A^T X, without
-    forming A S; G = A^T A when the caller has it."""
-    if Xsq <= 0:
-        return 0.0
-    A, S, C = (M.astype(np.float64, copy=False) for M in (A, S, C))
-    G = A.T @ A if G is None else G
-    sq = Xsq - 2.0 * np.vdot(C, S) + np.vdot(G @ S, S)
-    return float(np.sqrt(max(sq, 0.0) / Xsq))
+def _relative_error(Xsq, A, S, C, G):
+    """||X - A S||_F / ||X||_F from ||X||^2 (Xsq), C = A^T X and G = A^T A (float64)."""
+    f64 = [M.astype(np.float64, copy=False) for M in (C, S)]
+    return relative_error(fit_sq(Xsq, f64[0], G, None, f64[1])[0], Xsq)
 
 
 def _top_svd(Xop, k, rng):
@@ -53,6 +47,8 @@ def _top_svd(Xop, k, rng):
         U, s, Vt = np.linalg.svd(np.asarray(M, dtype=np.float64), full_matrices=False)
         return U[:, :k], s[:k], Vt[:k]
     if k < min(m, n) - 1:
+        import scipy.sparse.linalg as spla  # ARPACK: loaded only for large inputs
+
         v0 = rng.uniform(-1.0, 1.0, min(m, n))
         U, s, Vt = spla.svds(M.astype(np.float64), k=k, v0=v0)
         order = np.argsort(s)[::-1]
@@ -70,7 +66,7 @@ def _top_svd(Xop, k, rng):
     return (V, s, U.T) if transposed else (U, s, V.T)
 
 
-def _nndsvd(Xop, k, rng):
+def nndsvd(Xop, k, rng):
     """NNDSVD's left factor (m x k, nonnegative): Boutsidis & Gallopoulos (2008)."""
     U, s, Vt = _top_svd(Xop, k, rng)
     W = np.zeros((Xop.shape[0], k))
@@ -87,7 +83,7 @@ def _nndsvd(Xop, k, rng):
     return W
 
 
-def _random_factor(Xop, k, rng):
+def random_factor(Xop, k, rng):
     m, n = Xop.shape
     nnz = Xop.matrix.nnz if Xop.is_sparse else m * n
     mean = np.sqrt(Xop.sqnorm() / max(nnz, 1)) * nnz / max(m * n, 1)
@@ -122,19 +118,6 @@ def _reseed_dead(Xop, A, S, C, col_sq, n_threads):
     S, C, _, _ = solve_layer(fortran(A, Xop.dtype), Xop, fortran(S, Xop.dtype),
                              n_threads=n_threads)
     return A, S, C
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _check_tol(tol):
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not np.isfinite(tol) \
-            or tol < 0:
-        raise ValueError(f"tol must be a nonnegative finite number, got {tol!r}")
-    return float(tol)
 
 
 def nmf_anls(X, k, *, A_init=None, S_init=None, init="nndsvd", max_iter=200, tol=1e-4,
@@ -201,13 +184,12 @@ def _nmf_anls(Xop, k, A_init, S_init, init, max_iter, tol, random_state, n_threa
     """nmf_anls on an Operand."""
     n_threads = resolve_n_threads(n_threads)
     m, n = Xop.shape
-    k = _check_positive_int(k, "k")
+    k = check_param(k, "k", [_POSITIVE])
     if k > min(m, n):
         raise ValueError(f"rank k={k} exceeds min(m, n) = {min(m, n)} for X of shape {(m, n)}")
-    max_iter = _check_positive_int(max_iter, "max_iter")
-    tol = _check_tol(tol)
-    if init not in _INITS:
-        raise ValueError(f"init must be one of {_INITS}, got {init!r}")
+    max_iter = check_param(max_iter, "max_iter", [_POSITIVE])
+    tol = check_param(tol, "tol", [Interval("real", 0, None)])
+    init = check_param(init, "init", [Options(*INITS)])
     rng = check_random_state(random_state)
     dtype = Xop.dtype
     Xt = Xop.transpose()
@@ -219,7 +201,7 @@ def _nmf_anls(Xop, k, A_init, S_init, init, max_iter, tol, random_state, n_threa
         check_shape(S_init.shape, (k, n), "S_init", "k x n")
         S_init = fortran(S_init, dtype)
     if A_init is None and S_init is None:
-        A_init = _nndsvd(Xop, k, rng) if init == "nndsvd" else _random_factor(Xop, k, rng)
+        A_init = nndsvd(Xop, k, rng) if init == "nndsvd" else random_factor(Xop, k, rng)
     if A_init is not None:
         A_init = check_matrix(A_init, "A_init", nonnegative=True)
         check_shape(A_init.shape, (m, k), "A_init", "m x k")
@@ -242,7 +224,7 @@ def _nmf_anls(Xop, k, A_init, S_init, init, max_iter, tol, random_state, n_threa
         A_used = A
         A, S, C = _reseed_dead(Xop, A, S, C, col_sq, n_threads)
         At = fortran(A.T, dtype)
-        err = relative_error(Xsq, A, S, C, G if A is A_used else None)
+        err = _relative_error(Xsq, A, S, C, G if A is A_used else gram(A, n_threads))
         history.append(err)
         if callback is not None and callback(it, {"A": A, "S": S, "error": err}) is False:
             converged = True

@@ -1,64 +1,31 @@
 """Flat (one-layer) NMF: X ≈ A S with A, S >= 0, by ANLS on the compiled core or by Lee–Seung
 multiplicative updates."""
 
-import numbers
 import warnings
 
 import numpy as np
 
-from ._anls import _nndsvd, _random_factor, nmf_anls, relative_error
-from ._base import BaseEstimator, check_is_fitted, check_random_state
+from .._utils.estimator import BaseEstimator, check_is_fitted, check_random_state
+from .._utils.params import Interval, Options, check_ranks_fit
+from ..exceptions import ConvergenceWarning
+from ..layer import blas_threads_for, check_matrix, fortran, resolve_n_threads, solve_layer
+from ..multilayer import (INITS, check_data, check_rows, nmf_anls, nndsvd, random_factor,
+                          reconstruction_error)
 from ._mu import nmf_mu
-from ._nnls import solve_layer
-from ._operand import as_operand
-from ._threads import blas_threads_for
-from ._validation import check_matrix, fortran, resolve_n_threads
-from .exceptions import ConvergenceWarning
 
 __all__ = ["NMF"]
 
 SOLVERS = ("anls", "mu")
-INITS = ("nndsvd", "random")
 
-
-# -- parameter checks shared by the baseline estimators --------------------------------------
-
-def check_int(value, name, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
-def check_nonneg_float(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a nonnegative finite number, got {value!r}")
-    return float(value)
-
-
-def check_choice(value, name, choices):
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-    return value
-
-
-def check_data(X):
-    """X as a nonnegative Operand (dense or sparse, never densified)."""
-    return as_operand(X, "X", nonnegative=True)
-
-
-def check_rank(k, shape, name="n_components"):
-    k = check_int(k, name)
-    if k > min(shape):
-        raise ValueError(
-            f"{name}={k} exceeds min(m, n) = {min(shape)} for X of shape {tuple(shape)}")
-    return k
-
-
-def check_rows(Xop, m, what="the training data"):
-    if Xop.shape[0] != m:
-        raise ValueError(
-            f"X has {Xop.shape[0]} rows (features) but the model was fitted on {what} with {m}")
+#: Constraints of the parameters every baseline shares.
+COMMON_CONSTRAINTS = {
+    "init": [Options(*INITS)],
+    "max_iter": [Interval("int", 1, None)],
+    "tol": [Interval("real", 0, None)],
+    "random_state": [None, "random_state"],
+    "verbose": ["verbose"],
+    "n_threads": [None, "n_threads"],
+}
 
 
 def positive_fill(M, scale):
@@ -76,13 +43,13 @@ def mu_init(Xop, k, init, rng, n_threads):
     with the scale of X. Zeros are then raised to 1% of the mean entry of each factor so that
     no entry is locked at zero."""
     if init == "nndsvd":
-        A = _nndsvd(Xop, k, rng)
+        A = nndsvd(Xop, k, rng)
         if not (A > 0).any():
-            A = _random_factor(Xop, k, rng)
+            A = random_factor(Xop, k, rng)
         S = solve_layer(fortran(A, Xop.dtype), Xop, n_threads=n_threads)[0]
     else:
-        A = _random_factor(Xop, k, rng)
-        S = _random_factor(Xop.transpose(), k, rng).T
+        A = random_factor(Xop, k, rng)
+        S = random_factor(Xop.transpose(), k, rng).T
     tiny = np.finfo(float).tiny
     return (positive_fill(A, max(float(np.mean(A)), tiny)),
             positive_fill(S, max(float(np.mean(S)), tiny)))
@@ -221,6 +188,9 @@ class NMF(FixedBasisTransformMixin, BaseEstimator):
     ((30, 4), (4, 50), True)
     """
 
+    _parameter_constraints = {"n_components": [Interval("int", 1, None)],
+                              "solver": [Options(*SOLVERS)], **COMMON_CONSTRAINTS}
+
     def __init__(self, n_components, *, solver="anls", init="nndsvd", max_iter=200, tol=1e-4,
                  random_state=None, verbose=0, n_threads=None):
         self.n_components = n_components
@@ -252,24 +222,20 @@ class NMF(FixedBasisTransformMixin, BaseEstimator):
     def fit_transform(self, X, y=None):
         """Fit to X and return the coefficients ``S_`` (k x n)."""
         Xop = check_data(X)
-        k = check_rank(self.n_components, Xop.shape)
-        solver = check_choice(self.solver, "solver", SOLVERS)
-        init = check_choice(self.init, "init", INITS)
-        max_iter = check_int(self.max_iter, "max_iter")
-        tol = check_nonneg_float(self.tol, "tol")
-        n_threads = resolve_n_threads(self.n_threads)
-        rng = check_random_state(self.random_state)
-        A, S, history, converged = fit_nmf(Xop, k, solver=solver, init=init,
-                                           max_iter=max_iter, tol=tol, rng=rng,
-                                           n_threads=n_threads, verbose=self.verbose)
-        if not converged and tol > 0:
-            warn_not_converged(f"NMF(solver={solver!r})", max_iter, tol)
+        p = self._validate_params()
+        k = check_ranks_fit((p["n_components"],), Xop.shape, "n_components")[0]
+        n_threads = resolve_n_threads(p["n_threads"])
+        A, S, history, converged = fit_nmf(
+            Xop, k, solver=p["solver"], init=p["init"], max_iter=p["max_iter"], tol=p["tol"],
+            rng=check_random_state(p["random_state"]), n_threads=n_threads,
+            verbose=p["verbose"])
+        if not converged and p["tol"] > 0:
+            warn_not_converged(f"NMF(solver={p['solver']!r})", p["max_iter"], p["tol"])
         self.A_ = np.asarray(A)
         self.S_ = np.asarray(S)
         self.history_ = history
         self.n_iter_ = len(history)
-        self.reconstruction_err_ = relative_error(
-            Xop.sqnorm(), self.A_, self.S_, Xop.tdot(self.A_.astype(Xop.dtype), n_threads))
+        self.reconstruction_err_ = reconstruction_error(Xop, [self.A_], self.S_, n_threads)
         self.n_features_in_ = Xop.shape[0]
         return self.S_
 

@@ -139,13 +139,29 @@ def solve_layer(A, Xop, init=None, *, n_threads, max_iter=0, tol=0.0, G=None):
     with np.errstate(over="ignore", invalid="ignore"):
         C = fortran(Xop.tdot(A, n_threads), A.dtype)
     Xop.ensure_finite(C, "A")
-    S, n_iter, converged = _core.nnls_gram(G, C, init, max_iter, tol, n_threads)
+    S, n_iter, converged = solve_gram(G, C, init, n_threads=n_threads, max_iter=max_iter,
+                                      tol=tol)
     return S, C, n_iter, converged
+
+
+def solve_gram(G, C, init=None, *, n_threads, max_iter=0, tol=0.0):
+    """The active-set solves alone, on a given Gram matrix: every column of
+    argmin_{S >= 0} 1/2 <S, G S> - <C, S>, for G = A^T A (k x k, float64) and C = A^T X
+    (k x n, column-ordered, float32 or float64; S comes in C's dtype). ``init``: a
+    column-ordered warm start, or None. Returns (S, n_iter, converged)."""
+    return _core.nnls_gram(G, C, init, max_iter, tol, n_threads)
+
+
+def support_solve(G, S, R, *, n_threads):
+    """W with W[P, j] = (G[P, P])^{-1} R[P, j] on the support P of each column of S (where
+    S > 0) and 0 elsewhere: the solve of the layer's derivatives (pseudo-inverse where G[P, P]
+    is singular). G float64; S and R column-ordered of one dtype."""
+    return _core.support_solve(G, S, R, n_threads)
 
 
 def _support_solve(A, S, R, n_threads, dtype, G=None):
     G = gram(A, n_threads) if G is None else G
-    return _core.support_solve(G, fortran(S, dtype), fortran(R, dtype), n_threads)
+    return support_solve(G, fortran(S, dtype), fortran(R, dtype), n_threads=n_threads)
 
 
 def nnls_vjp(A, X, S, G, *, need_dX=True, n_threads=None):

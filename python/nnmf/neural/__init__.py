@@ -2,5 +2,7 @@
 reverse mode through the NNLS layers), the losses and the projected optimisers."""
 
 from ._estimator import NeuralNMF
+from ._network import Batch, Network
+from ._optim import OPTIMIZERS, make_optimizer
 
-__all__ = ["NeuralNMF"]
+__all__ = ["NeuralNMF", "Network", "Batch", "make_optimizer", "OPTIMIZERS"]

@@ -8,9 +8,13 @@ everywhere, e.g. for results bitwise equal across machines (FMA rounds different
 """
 
 import os
+from importlib import import_module
 
 from .._version import __version__
-from . import _core_generic
+
+# By name, not "from . import": the compiled modules are not Python files, and an import of
+# the package itself would make this module depend on nnmf.layer's __init__, which imports it.
+_core_generic = import_module("._core_generic", __package__)
 
 _CHOICES = ("auto", "generic", "avx2")
 _choice = os.environ.get("NNMF_CORE", "auto").strip().lower() or "auto"
@@ -20,7 +24,7 @@ if _choice not in _CHOICES:
 _module = _core_generic
 if _choice != "generic" and _core_generic.cpu_has_avx2_fma():
     try:
-        from . import _core_avx2 as _module
+        _module = import_module("._core_avx2", __package__)
     except ImportError:  # not built (non-x86 platform, or NNMF_AVX2=OFF / NNMF_NATIVE=ON)
         if _choice == "avx2":
             raise

@@ -3,13 +3,12 @@ fine-tuned jointly by multiplicative updates on the full reconstruction error.""
 
 import numpy as np
 
-from .._utils.estimator import BaseEstimator, check_random_state
+from .._utils.estimator import BaseEstimator
 from .._utils.linalg import chain
-from .._utils.params import RANKS, Interval, Options, check_ranks_fit
-from ..layer import fortran, resolve_n_threads, solve_layer
-from ..multilayer import (LabelTermMixin, check_data, prepare_optional_labels,
-                          reconstruction_error)
-from ._hierarchical import MultilayerBaselineMixin, fit_layerwise, warn_layers_not_converged
+from .._utils.params import RANKS, Interval, Options
+from ..layer import fortran, solve_layer
+from ..multilayer import (LabelTermMixin, reconstruction_error)
+from ._hierarchical import MultilayerBaselineMixin, warn_layers_not_converged
 from ._mu import deep_mu
 from ._nmf import COMMON_CONSTRAINTS, SOLVERS, positive_fill, warn_not_converged
 from ._ssnmf import label_scale
@@ -127,18 +126,11 @@ class DeepNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None, *, label_mask=None):
         """Fit (see :meth:`fit`) and return S_L."""
-        Xop = check_data(X)
-        p = self._validate_params()
-        ranks = check_ranks_fit(p["ranks"], Xop.shape)
+        Xop, p, labels, n_threads, fit = self._layerwise(
+            X, y, label_mask, "pretrain_solver", "pretrain_max_iter", "pretrain_tol")
+        As, Ss, B, pre_hist, pre_conv = fit
         lam, max_iter, tol = p["lam"], p["max_iter"], p["tol"]
         pre_iter, pre_tol = p["pretrain_max_iter"], p["pretrain_tol"]
-        n_threads = resolve_n_threads(p["n_threads"])
-        labels = prepare_optional_labels(y, Xop.shape[1], label_mask)
-
-        As, Ss, B, pre_hist, pre_conv = fit_layerwise(
-            Xop, ranks, solver=p["pretrain_solver"], init=p["init"], max_iter=pre_iter,
-            tol=pre_tol, rng=check_random_state(p["random_state"]), n_threads=n_threads,
-            labels=labels, lam=lam, verbose=p["verbose"])
         warn_layers_not_converged("DeepNMF pretraining layer(s)", pre_conv, pre_iter, pre_tol)
 
         xsq = max(Xop.sqnorm(), np.finfo(float).tiny)

@@ -76,6 +76,22 @@ class MultilayerBaselineMixin(MultilayerMixin):
         self.fit_transform(X, y, label_mask=label_mask)
         return self
 
+    def _layerwise(self, X, y, label_mask, solver, max_iter, tol):
+        """Check the data and parameters, then fit the layers one after another (the last as
+        SSNMF when there are labels). Returns (Xop, p, labels, n_threads, fit), with p the
+        validated parameters and fit the (As, Ss, B, histories, converged) of
+        :func:`fit_layerwise`."""
+        Xop = check_data(X)
+        p = self._validate_params()
+        ranks = check_ranks_fit(p["ranks"], Xop.shape)
+        n_threads = resolve_n_threads(p["n_threads"])
+        labels = prepare_optional_labels(y, Xop.shape[1], label_mask)
+        fit = fit_layerwise(Xop, ranks, solver=p[solver], init=p["init"],
+                            max_iter=p[max_iter], tol=p[tol],
+                            rng=check_random_state(p["random_state"]), n_threads=n_threads,
+                            labels=labels, lam=p["lam"], verbose=p["verbose"])
+        return Xop, p, labels, n_threads, fit
+
 
 class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
     """Hierarchical NMF: X ≈ A_0 S_0, S_0 ≈ A_1 S_1, ..., each layer an NMF of the previous
@@ -172,17 +188,10 @@ class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None, *, label_mask=None):
         """Fit (see :meth:`fit`) and return the last layer's ``S_[-1]``."""
-        Xop = check_data(X)
-        p = self._validate_params()
-        ranks = check_ranks_fit(p["ranks"], Xop.shape)
-        max_iter, tol = p["max_iter"], p["tol"]
-        n_threads = resolve_n_threads(p["n_threads"])
-        labels = prepare_optional_labels(y, Xop.shape[1], label_mask)
-        As, Ss, B, histories, converged = fit_layerwise(
-            Xop, ranks, solver=p["solver"], init=p["init"], max_iter=max_iter, tol=tol,
-            rng=check_random_state(p["random_state"]), n_threads=n_threads, labels=labels,
-            lam=p["lam"], verbose=p["verbose"])
-        warn_layers_not_converged("HierarchicalNMF layer(s)", converged, max_iter, tol)
+        Xop, p, labels, n_threads, fit = self._layerwise(X, y, label_mask, "solver", "max_iter",
+                                                         "tol")
+        As, Ss, B, histories, converged = fit
+        warn_layers_not_converged("HierarchicalNMF layer(s)", converged, p["max_iter"], p["tol"])
         self.A_, self.S_, self.B_ = As, Ss, B
         if labels is not None:
             self.classes_ = labels[0]

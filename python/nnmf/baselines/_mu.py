@@ -15,7 +15,7 @@ computed. The one exception is the entrywise weight (missing-data mask) W of
 
 import numpy as np
 
-from .._utils.linalg import chain
+from .._utils.linalg import chain, fit_sq
 
 __all__ = ["nmf_mu", "ssnmf_mu", "deep_mu"]
 
@@ -40,12 +40,20 @@ def _fro_sq(xsq, XSt, A, AtA, SSt):
 
 
 def _fro_sq_right(xsq, PtX, S, PtP):
-    """½||X - P S||^2 = ½(||X||^2 - 2<P^T X, S> + <P^T P S, S>), clipped at 0."""
-    return 0.5 * max(xsq - 2.0 * float(np.vdot(PtX, S)) + float(np.vdot(PtP @ S, S)), 0.0)
+    """½||X - P S||^2 from P^T X and P^T P (the Gram algebra), clipped at 0."""
+    return 0.5 * max(fit_sq(xsq, PtX, PtP, None, S)[0], 0.0)
 
 
-def _rel_change(prev, cur):
-    return abs(prev - cur) / max(abs(prev), np.finfo(float).tiny)
+def _ending(history, objective, tol, notify):
+    """How an iteration of the joint updates ends the loop: "callback" when ``notify()`` (the
+    user's callback, or None) returns False, "converged" when the objective changed by less
+    than ``tol`` relatively, None to go on."""
+    if notify is not None and notify() is False:
+        return "callback"
+    prev, cur = objective(history[-2]), objective(history[-1])
+    if tol > 0 and abs(prev - cur) / max(abs(prev), np.finfo(float).tiny) < tol:
+        return "converged"
+    return None
 
 
 def nmf_mu(Xop, k, *, A_init, S_init, max_iter, tol, n_threads, callback=None):
@@ -194,10 +202,10 @@ def ssnmf_mu(Xop, k, *, Y, weights, lam, A_init, S_init, B_init, max_iter, tol, 
         if update_B and lam:
             _mu_step(B, Yl2 @ S.T, B @ ((S * l2) @ S.T), eps)
         history.append((rec_term(XSt, SSt) if mask is None else rec_term(), label_term()))
-        if callback is not None and callback(it, A, B, S, objective(history[-1])) is False:
-            break
-        if tol > 0 and _rel_change(objective(history[-2]), objective(history[-1])) < tol:
-            converged = True
+        end = _ending(history, objective, tol, callback and (
+            lambda: callback(it, A, B, S, objective(history[-1]))))
+        if end is not None:
+            converged = end == "converged"
             break
     return A, B, S, history, converged
 
@@ -300,9 +308,9 @@ def deep_mu(Xop, As, S_init, *, max_iter, tol, n_threads, Y=None, weights=None, 
         if supervised:
             _mu_step(B, Yl2 @ S.T, B @ ((S * l2) @ S.T), eps)
         history.append((_fro_sq_right(xsq, PtX, S, PtP), label_term()))
-        if callback is not None and callback(it, As, S, B, objective(history[-1])) is False:
-            break
-        if tol > 0 and _rel_change(objective(history[-2]), objective(history[-1])) < tol:
-            converged = True
+        end = _ending(history, objective, tol, callback and (
+            lambda: callback(it, As, S, B, objective(history[-1]))))
+        if end is not None:
+            converged = end == "converged"
             break
     return As, S, B, history, converged

@@ -41,7 +41,7 @@ def _check_A(A, X_shape):
 
 
 def gram(A, n_threads):
-    """A^T A in float64, computed by the core (see cpp/nnmf/tall.hpp for why not BLAS).
+    """A^T A in float64, computed by the core (see cpp/nnmf/kernels/tall.hpp for why not BLAS).
     Raises a ValueError if A holds NaN or infinity: then a diagonal entry sum_r A_ri^2 is
     not finite, so checking the k diagonal entries stands in for a pass over A."""
     G = _core.gram(tall(A, float_dtype(A)), n_threads)

@@ -121,7 +121,8 @@ class Operand:
 
     def _csr_arrays(self):
         """X's CSR arrays as the CSC of X^T (built once and cached, with the CSC object
-        itself: making one runs scipy's format checks, ~0.1 ms a call on 20News)."""
+        itself: making one runs scipy's format checks, a cost every training step would pay
+        again)."""
         if self._xt is None:
             self._xt = self._csc.tocsr().T
         return self._xt
@@ -149,18 +150,16 @@ class Operand:
         return float(np.vdot(values, values))
 
 
-# The rank up to which dense products with X go to the core's A^T X (cpp/nnmf/dense.hpp)
-# rather than to BLAS. On one thread it streams a column-major X at k = 10 1.5-2x faster than
-# OpenBLAS's AVX2 kernels and is at par with them otherwise, to within ~30 % at k = 50,
-# m = 10000; on two, its threads do not spin after the call as BLAS's do, starving the solves
-# that follow, and the whole fit can hold BLAS to one thread (_threads.py). Above it BLAS's
-# blocking wins. Where the CPU has AVX-512, OpenBLAS runs its AVX-512 kernels, 1.5-2.3x faster
-# than the core's at k = 12-64 (nnls at (m, n) = (2000, 2000), either memory order of X;
-# measured on an AMD EPYC with AVX-512) and at par at k <= 10, where the core still streams a
-# column-major X faster (X W^T of the VJP at (1000, 20000): 0.7x BLAS's time): there only
-# k <= 10 goes to the core. The generic (SSE2) build of the core runs half as wide as
-# OpenBLAS's AVX2 kernels and is ~2x slower at k = 40-64 (measured): with it, dense products
-# stay with BLAS.
+# The rank up to which dense products with X go to the core's A^T X (cpp/nnmf/kernels/dense.hpp)
+# rather than to BLAS (docs/design.md, the kernel dispatch rules). At small k the core's
+# register tiles stream X at memory speed where BLAS's packing costs more than the arithmetic,
+# and its threads do not spin after the call as BLAS's do, so the whole fit can hold BLAS to
+# one thread (_threads.py); at larger k BLAS's blocking wins. The limits follow the CPU, never
+# a timing at run time, so that results do not depend on the machine's load:
+# - AVX2 (the avx2 core): up to rank 64, where the tiles keep up with OpenBLAS's AVX2 kernels;
+# - AVX-512: up to rank 10; above it OpenBLAS runs AVX-512 kernels twice as wide as the core's;
+# - the generic (SSE2) core runs half as wide as OpenBLAS's AVX2 kernels: BLAS always.
+# bench/bench_nnls.py's dense cases show each side of these limits.
 if _core.target == "generic":
     _CORE_TDOT_MAX_RANK = 0
 elif _core.cpu_has_avx512f():

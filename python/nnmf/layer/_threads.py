@@ -4,9 +4,8 @@ With a sparse X, or a dense one of rank up to 64 with a unit stride (_operand.py
 product with X and with the tall factor A_0 runs in the core's OpenMP threads; what is left
 for numpy's BLAS are k x n and k x k products, too small to gain from a second thread. A
 multi-threaded BLAS call on them wakes OpenBLAS's threads, which then spin and take cores
-from the core's next OpenMP region: on 2 cores a sparse training epoch ran in 33 ms with 2
-BLAS threads and in 16 ms with 1, a dense 2000 x 2000 (40, 10) one in 80 ms and 44 ms
-(bench/RESULTS.md, row 3). Such fits therefore hold BLAS to one thread. This needs
+from the core's next OpenMP region (bench/bench_training.py's threads case times the mixed
+configurations side by side). Such fits therefore hold BLAS to one thread. This needs
 threadpoolctl (the ``threads`` extra; scikit-learn also installs it); without it BLAS keeps
 its own setting.
 """

@@ -45,7 +45,7 @@ class Step(NamedTuple):
 def _step(p, g, step, nonneg, n_threads):
     """(P(p - step g), <g, P(p - step g) - p>) with P the projection onto the nonnegative
     orthant where nonneg (else the identity): one pass of the core's kernel
-    (cpp/nnmf/step.hpp) instead of numpy's temporaries of the block's size."""
+    (cpp/nnmf/kernels/step.hpp) instead of numpy's temporaries of the block's size."""
     order = "F" if p.flags.f_contiguous and not p.flags.c_contiguous else "C"
     p = np.asarray(p, order=order)
     g = np.asarray(g, dtype=p.dtype, order=order)

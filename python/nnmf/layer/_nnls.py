@@ -159,11 +159,6 @@ def support_solve(G, S, R, *, n_threads):
     return _core.support_solve(G, S, R, n_threads)
 
 
-def _support_solve(A, S, R, n_threads, dtype, G=None):
-    G = gram(A, n_threads) if G is None else G
-    return support_solve(G, fortran(S, dtype), fortran(R, dtype), n_threads=n_threads)
-
-
 def nnls_vjp(A, X, S, G, *, need_dX=True, n_threads=None):
     """Vector-Jacobian product of S = nnls(A, X): the gradients of a loss L(S) with respect
     to A and X, given G = dL/dS.
@@ -198,18 +193,19 @@ def nnls_vjp(A, X, S, G, *, need_dX=True, n_threads=None):
     check_shape(S.shape, shape, "S", "k x n for A of shape m x k and X of shape m x n")
     check_shape(G.shape, shape, "G", "like S")
     dtype = float_dtype(A, Xop, S, G)
-    return vjp_layer(A.astype(dtype, copy=False), Xop.astype(dtype), S, G,
+    return vjp_layer(tall(A, dtype), Xop.astype(dtype), fortran(S, dtype), fortran(G, dtype),
                      n_threads=resolve_n_threads(n_threads), need_dX=need_dX)
 
 
 def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None, extra_A=None, gram_A=None):
-    """nnls_vjp on validated inputs (A of the working dtype). Returns (dA, dX or None).
+    """nnls_vjp on inputs already in the layer's layout (module docstring of nnmf.layer):
+    A, S and G in Xop's dtype, S and G column-ordered. Returns (dA, dX or None).
     A loss term's own gradient in A of the form X extra^T + A extra_A (extra k x n, extra_A
     k x k; e.g. the reconstruction loss's) is added to dA in the same passes over X and A.
     gram_A = gram(A) when the caller has it."""
-    dtype = A.dtype
-    W = _support_solve(A, S, G, n_threads, dtype, gram_A)
-    M = S.astype(dtype, copy=False) @ W.T
+    W = support_solve(gram(A, n_threads) if gram_A is None else gram_A, S, G,
+                      n_threads=n_threads)
+    M = S @ W.T
     M = M + M.T
     if extra_A is not None:
         M -= extra_A
@@ -217,7 +213,7 @@ def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None, extra_A=None, gra
     if extra is not None:
         W += extra  # W is the core's new array: X (W + extra)^T in the same pass
     with np.errstate(over="ignore", invalid="ignore"):
-        dA, finite = Xop.dot_t_minus(W, tall(A, dtype), M, n_threads)
+        dA, finite = Xop.dot_t_minus(W, A, M, n_threads)
     Xop.ensure_finite(dA, "the solve's W", finite=finite)
     return dA, dX
 
@@ -252,7 +248,7 @@ def nnls_jvp(A, X, S, dA, dX, *, n_threads=None):
         dA = check_matrix(dA, "dA")
         check_shape(dA.shape, A.shape, "dA", "like A")
     dtype = float_dtype(A, Xop, S, *(o for o in (dA, dXop) if o is not None))
-    A, S, Xop = A.astype(dtype, copy=False), S.astype(dtype, copy=False), Xop.astype(dtype)
+    A, S, Xop = tall(A, dtype), fortran(S, dtype), Xop.astype(dtype)
     dXop = None if dXop is None else dXop.astype(dtype)
     G = gram(A, n_threads)  # first: it checks A
     D = np.zeros((k, n), dtype=dtype, order="F")
@@ -262,4 +258,4 @@ def nnls_jvp(A, X, S, dA, dX, *, n_threads=None):
         dA = dA.astype(dtype, copy=False)
         cross = A.T @ dA
         D += Xop.tdot(dA, n_threads) - (cross + cross.T) @ S
-    return _support_solve(A, S, D, n_threads, dtype, G)
+    return support_solve(G, S, D, n_threads=n_threads)

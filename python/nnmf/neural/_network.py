@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 
 from .._utils.linalg import chain, fit_sq, relative_error
-from ..layer import Operand, fortran, tall, vjp_layer
+from ..layer import Operand, fortran, vjp_layer
 from ..multilayer import forward
 from . import _losses
 
@@ -57,7 +57,11 @@ class Context:
 
 
 class Network:
-    """Forward pass, objective and gradient for fixed training options."""
+    """Forward pass, objective and gradient for fixed training options.
+
+    The parameters are the layer's layout (see :mod:`nnmf.layer`): every A in ``dtype`` and
+    contiguous (the estimator makes them row-major, the order of the gradients the core
+    returns), the classifier B float64; the S's stay as the core returns them."""
 
     def __init__(self, n_layers, *, loss, classification_loss, n_threads, dtype):
         self.n_layers = n_layers
@@ -119,17 +123,18 @@ class Network:
             gB = batch.sup_scale * gB
         G = gS[L]
         for l in range(L, 0, -1):
-            A = tall(As[l], dt)
-            if G is None:
-                G = np.zeros_like(Ss[l])
-            dA, dZ = vjp_layer(A, Operand.trusted(Ss[l - 1]), Ss[l], fortran(G, dt),
+            # The loss terms are float64 (an energy term's in numpy's row order): the upstream
+            # gradient takes the layer's layout here, once per layer
+            G = np.zeros_like(Ss[l]) if G is None else fortran(G, dt)
+            dA, dZ = vjp_layer(As[l], Operand.trusted(Ss[l - 1]), Ss[l], G,
                                n_threads=self.n_threads, need_dX=True, gram_A=ctx.Gs[l])
             grads[l] = dA if term.gA[l] is None else dA + a * term.gA[l]
             G = dZ if gS[l - 1] is None else dZ + gS[l - 1]
         # Layer 0: the loss's own A_0-gradient X U^T + A_0 K joins the VJP's passes over X
         # and A_0.
-        A0, S0 = tall(As[0], dt), Ss[0]
-        g0, _ = vjp_layer(A0, batch.Xop, S0, fortran(np.zeros_like(S0) if G is None else G, dt),
+        S0 = Ss[0]
+        g0, _ = vjp_layer(As[0], batch.Xop, S0,
+                          np.zeros_like(S0) if G is None else fortran(G, dt),
                           n_threads=self.n_threads, need_dX=False,
                           extra=None if term.U is None else a * term.U,
                           extra_A=None if term.K is None else a * term.K, gram_A=ctx.Gs[0])

@@ -1,5 +1,4 @@
-"""NMF by alternating NNLS on the core, layer-wise NMF, and the Operand helpers they use
-(issue 3)."""
+"""NMF by alternating NNLS on the core, layer-wise NMF, and the Operand helpers they use."""
 
 import numpy as np
 import pytest

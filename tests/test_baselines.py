@@ -1,4 +1,4 @@
-"""The baselines: NMF (ANLS and MU), HierarchicalNMF, DeepNMF, SSNMF (issue 4)."""
+"""The baselines: NMF (ANLS and MU), HierarchicalNMF, DeepNMF, SSNMF."""
 
 import numpy as np
 import pytest
@@ -350,12 +350,12 @@ def test_not_fitted():
     (lambda: DeepNMF((4, 2), pretrain_solver="x"), planted(), "pretrain_solver"),
     (lambda: DeepNMF("abc"), planted(), "ranks"),
 ])
-def test_bad_parameters(make, X, match):
+def test_baselines_refuse_bad_parameters(make, X, match):
     with pytest.raises(ValueError, match=match):
         make().fit(X)
 
 
-def test_bad_labels():
+def test_baselines_refuse_bad_labels():
     X, y = separable_classes()
     with pytest.raises(ValueError, match="needs labels"):
         SSNMF(2).fit(X, None)

@@ -305,7 +305,7 @@ def test_adjoint_identity_sparse(which, fmt):
 
 
 @pytest.mark.parametrize("fmt", ["csc", "csr", "coo"])
-def test_sparse_matches_dense(fmt):
+def test_derivatives_of_sparse_x_match_dense(fmt):
     rng = np.random.default_rng(50)
     A = rng.random((80, 9))
     Xd = rng.random((80, 40)) * (rng.random((80, 40)) < 0.15)
@@ -326,7 +326,7 @@ def test_sparse_matches_dense(fmt):
     assert_close_rel(dS_mixed, dS_d, 1e-13)
 
 
-def test_float32():
+def test_float32_derivatives_keep_dtype_and_agree_with_float64():
     rng = np.random.default_rng(60)
     A64, X64, S64 = margin_problem(rng, m=50, k=6, n=20)
     G64 = rng.standard_normal(S64.shape)
@@ -351,7 +351,7 @@ def test_float32():
 
 
 @pytest.mark.parametrize("kind", ["dense", "csc", "csr"])
-def test_threads_bitwise_identical(kind):
+def test_derivatives_bitwise_identical_for_any_thread_count(kind):
     rng = np.random.default_rng(70)
     A = rng.random((100, 12))
     Xd = rng.random((100, 300)) * (rng.random((100, 300)) < 0.3)

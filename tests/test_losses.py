@@ -1,4 +1,4 @@
-"""Neural NMF losses and the whole network's gradient (issue 3).
+"""Neural NMF losses and the whole network's gradient.
 
 The gradient of the objective through every NNLS layer is checked against central finite
 differences on small, well-conditioned problems (planted low-rank data, random positive A's)

@@ -1,4 +1,4 @@
-"""The NeuralNMF estimator (issue 3)."""
+"""The NeuralNMF estimator."""
 
 import tracemalloc
 
@@ -354,7 +354,7 @@ def test_bad_data(X, match):
     (dict(ranks=(3,), callback=3), "callback must be None or a callable"),
     (dict(ranks=(3,), random_state="x"), "random_state"),
 ])
-def test_bad_parameters(params, match):
+def test_neural_nmf_refuses_bad_parameters(params, match):
     with pytest.raises(ValueError, match=match):
         NeuralNMF(**params).fit(_data())
 
@@ -368,7 +368,7 @@ def test_bad_parameters(params, match):
     (np.full(40, np.nan), None, "no known labels"),
     (np.full(40, 0.5), None, "fractions"),
 ])
-def test_bad_labels(y, label_mask, match):
+def test_neural_nmf_refuses_bad_labels(y, label_mask, match):
     with pytest.raises(ValueError, match=match):
         NeuralNMF((3,)).fit(_data(), y, label_mask=label_mask)
 

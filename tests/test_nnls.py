@@ -421,7 +421,7 @@ def _sparse_problem(rng, m=80, k=8, n=60, density=0.15):
 
 
 @pytest.mark.parametrize("fmt", ["csc", "csr", "coo", "csr_array", "csc_array"])
-def test_sparse_matches_dense(fmt):
+def test_nnls_of_sparse_x_matches_dense(fmt):
     rng = np.random.default_rng(10)
     A, Xs = _sparse_problem(rng)
     Xd = Xs.toarray()
@@ -458,7 +458,7 @@ def test_sparse_noncanonical_and_index_dtypes():
     np.testing.assert_array_equal(Xraw.data, data_before)  # not mutated
 
 
-def test_float32():
+def test_float32_nnls_keeps_dtype_and_agrees_with_float64():
     rng = np.random.default_rng(12)
     A = (rng.random((60, 8)) + np.eye(60, 8)).astype(np.float32)
     X = rng.random((60, 30)).astype(np.float32)
@@ -490,7 +490,7 @@ def test_float32():
 
 
 @pytest.mark.parametrize("kind", ["dense", "csc", "csr", "float32"])
-def test_threads_bitwise_identical(kind):
+def test_nnls_bitwise_identical_for_any_thread_count(kind):
     rng = np.random.default_rng(13)
     A, Xs = _sparse_problem(rng, m=100, k=12, n=300, density=0.3)
     X = {"dense": Xs.toarray(), "csc": Xs.tocsc(), "csr": Xs.tocsr(),

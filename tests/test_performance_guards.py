@@ -1,4 +1,4 @@
-"""Guards for the performance properties that the benchmarks rely on (issue 6), without any
+"""Guards for the performance properties that the benchmarks rely on, without any
 timing assertion:
 
 * a sparse fit never allocates an m x n dense array: the data below is 20000 x 20000, so its

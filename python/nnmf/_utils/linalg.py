@@ -11,7 +11,7 @@ without those copies.
 
 import numpy as np
 
-__all__ = ["chain", "fit_sq", "relative_error", "inner", "times"]
+__all__ = ["chain", "prefix_chains", "fit_sq", "relative_error", "inner", "times"]
 
 
 def chain(As, size=None):
@@ -22,6 +22,14 @@ def chain(As, size=None):
         out = A if out is None else out @ A
     if out is None and size is not None:
         return np.eye(size)
+    return out
+
+
+def prefix_chains(As):
+    """[A_0, A_0 A_1, ..., A_0 A_1 ... A_L]: every layer's topics over the features."""
+    out = []
+    for A in As:
+        out.append(A if not out else out[-1] @ A)
     return out
 
 

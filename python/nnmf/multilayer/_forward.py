@@ -4,7 +4,7 @@ on it: ``transform``, ``topic_matrices`` and the reconstruction error."""
 import numbers
 
 from .._utils.estimator import check_is_fitted
-from .._utils.linalg import chain, fit_sq, relative_error
+from .._utils.linalg import chain, fit_sq, prefix_chains, relative_error
 from ..layer import Operand, as_operand, gram, resolve_n_threads, solve_layer
 from ..layer._validation import fortran, tall
 
@@ -86,7 +86,7 @@ class MultilayerMixin:
             Entry l has shape (m, k_l); its columns are layer l's topics over the features.
         """
         check_is_fitted(self, "A_")
-        return [chain(self.A_[:l + 1]) for l in range(len(self.A_))]
+        return prefix_chains(self.A_)
 
     def transform(self, X, *, layer=-1):
         """The coefficients of new data with the fitted factors.

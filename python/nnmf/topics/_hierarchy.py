@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .._utils.linalg import prefix_chains
+
 __all__ = ["Topic", "TopicHierarchy", "topic_hierarchy", "word_profiles", "dump_json",
            "model_factors"]
 
@@ -53,15 +55,12 @@ def word_profiles(A):
     list of ndarray
         W_l of shape (n_words, k_l) for each layer l.
     """
-    profiles, W = [], None
-    for l, A_l in enumerate(A):
-        A_l = _dense(A_l, f"A[{l}]")
-        if W is not None and W.shape[1] != A_l.shape[0]:
-            raise ValueError(f"A[{l}] has {A_l.shape[0]} rows but layer {l - 1} has "
-                             f"{W.shape[1]} topics")
-        W = A_l if W is None else W @ A_l
-        profiles.append(W)
-    return profiles
+    A = [_dense(A_l, f"A[{l}]") for l, A_l in enumerate(A)]
+    for l in range(1, len(A)):
+        if A[l - 1].shape[1] != A[l].shape[0]:
+            raise ValueError(f"A[{l}] has {A[l].shape[0]} rows but layer {l - 1} has "
+                             f"{A[l - 1].shape[1]} topics")
+    return prefix_chains(A)
 
 
 @dataclass

@@ -351,7 +351,7 @@ def test_bad_data(X, match):
     (dict(ranks=(3,), init="nndsvd"), "init must be one of"),
     (dict(ranks=(3, 2), init=[np.ones((30, 3))]), "one per layer"),
     (dict(ranks=(3, 2), init=[np.ones((30, 3)), np.ones((2, 2))]), r"init\[1\] has shape"),
-    (dict(ranks=(3,), callback=3), "callback must be None or a callable"),
+    (dict(ranks=(3,), callback=3), "callback must be a callable or None"),
     (dict(ranks=(3,), random_state="x"), "random_state"),
 ])
 def test_neural_nmf_refuses_bad_parameters(params, match):

@@ -155,10 +155,10 @@ def test_sparse_A_rejected():
 
 @pytest.mark.parametrize("func", FUNCS)
 def test_n_threads(func):
-    with pytest.raises(ValueError, match=r"^n_threads must be nonzero"):
+    with pytest.raises(ValueError, match=r"^n_threads must be a nonzero int or None, got 0"):
         _call(func, n_threads=0)
     for bad in (1.5, "2", True, object()):
-        with pytest.raises(TypeError, match=r"^n_threads must be an int or None"):
+        with pytest.raises(TypeError, match=r"^n_threads must be a nonzero int or None"):
             _call(func, n_threads=bad)
     ref = _call(func, n_threads=1)
     for ok in (2, np.int64(2), -1, -2, -1000, 64):  # negative counts down, clipped to >= 1

@@ -15,7 +15,7 @@ its compiled core), ``nnmf.datasets`` (the paper's data, planted corpora).
 import importlib
 
 from ._version import __version__
-from .exceptions import ConvergenceWarning, NotFittedError
+from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
 
 _EXPORTS = {
     "NeuralNMF": "neural",
@@ -32,7 +32,8 @@ _EXPORTS = {
 _SUBPACKAGES = ("layer", "multilayer", "neural", "baselines", "topics", "datasets", "io",
                 "experiments", "cli")
 
-__all__ = ["__version__", "ConvergenceWarning", "NotFittedError", *_EXPORTS]
+__all__ = ["__version__", "ConvergenceWarning", "InvalidParameterError", "NotFittedError",
+           *_EXPORTS]
 
 
 def __getattr__(name):

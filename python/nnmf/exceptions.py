@@ -1,6 +1,6 @@
 """Warnings and errors raised by nnmf."""
 
-__all__ = ["ConvergenceWarning", "NotFittedError"]
+__all__ = ["ConvergenceWarning", "InvalidParameterError", "NotFittedError"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -14,4 +14,11 @@ class NotFittedError(ValueError, AttributeError):
     """An estimator was used (transform, predict, ...) before ``fit``.
 
     Subclasses both ``ValueError`` and ``AttributeError``, like scikit-learn's.
+    """
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter of the wrong type or out of range; the message names it and what it takes.
+
+    Subclasses both ``ValueError`` and ``TypeError``, like scikit-learn's.
     """

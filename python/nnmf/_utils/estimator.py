@@ -7,12 +7,11 @@ find their class without importing the package that defines it.
 """
 
 import inspect
-import numbers
 
 import numpy as np
 
 from ..exceptions import NotFittedError
-from .params import validate_params
+from .params import check_param, validate_params
 
 __all__ = ["BaseEstimator", "check_is_fitted", "check_random_state", "estimator_class"]
 
@@ -127,10 +126,7 @@ def check_is_fitted(estimator, attributes=None):
 def check_random_state(random_state):
     """A :class:`numpy.random.Generator` from None (fresh entropy), an int seed, or a
     Generator (returned as is)."""
+    random_state = check_param(random_state, "random_state", [None, "random_state"])
     if isinstance(random_state, np.random.Generator):
         return random_state
-    if random_state is None or (isinstance(random_state, numbers.Integral)
-                                and not isinstance(random_state, bool)):
-        return np.random.default_rng(random_state)
-    raise ValueError(
-        f"random_state must be an int, a numpy Generator or None, got {random_state!r}")
+    return np.random.default_rng(random_state)

@@ -3,12 +3,16 @@
 Each estimator lists its constructor parameters' constraints in ``_parameter_constraints``
 (as scikit-learn's estimators do): a list of accepted kinds per parameter, any of which may
 match. :func:`validate_params` checks them all at ``fit`` and returns the normalised values
-(ints as ``int``, reals as ``float``, ranks as a tuple), so ``fit`` never re-codes a check.
+(ints as ``int``, reals as ``float``, ranks as a tuple), so ``fit`` never re-codes a check. A
+value that fits none raises :class:`~nnmf.exceptions.InvalidParameterError`, both a
+``ValueError`` and a ``TypeError``.
 """
 
 import numbers
 
 import numpy as np
+
+from ..exceptions import InvalidParameterError
 
 __all__ = ["Interval", "Options", "RANKS", "validate_params", "check_param", "check_ranks_fit"]
 
@@ -101,7 +105,7 @@ _NAMED = {
     "verbose": _Kind("a bool or an int >= 0",
                      lambda v: isinstance(v, (bool, np.bool_))
                      or (isinstance(v, numbers.Integral) and v >= 0)),
-    "n_threads": _Kind("a nonzero int or None",
+    "n_threads": _Kind("a nonzero int",
                        lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
                        and v != 0, int),
     "list": _Kind("a list of arrays", lambda v: isinstance(v, (list, tuple))),
@@ -124,8 +128,9 @@ def check_param(value, name, constraints):
         c = _constraint(c)
         if c.accepts(value):
             return c.normalise(value)
-    kinds = [("None" if c is None else str(_constraint(c))) for c in constraints]
-    raise ValueError(f"{name} must be {' or '.join(kinds)}, got {value!r}")
+    kinds = [str(_constraint(c)) for c in constraints if c is not None]
+    kinds += ["None"] * (None in constraints)
+    raise InvalidParameterError(f"{name} must be {' or '.join(kinds)}, got {value!r}")
 
 
 def validate_params(estimator):

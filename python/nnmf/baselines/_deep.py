@@ -72,7 +72,7 @@ class DeepNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
     B_ : ndarray of shape (n_classes, k_L) or None
     classes_, transduction_ :
         As in :class:`HierarchicalNMF` (only after a fit with labels).
-    history_ : ndarray of shape (n_iter_, 2)
+    history_ : ndarray of shape (``n_iter_``, 2)
         Fine-tuning: the normalised (reconstruction, label) terms after every iteration.
     pretrain_history_ : list of ndarray
         :class:`HierarchicalNMF`'s ``history_`` of the pretraining.

@@ -94,7 +94,7 @@ class FixedBasisTransformMixin:
     """``transform`` for the one-layer estimators: NNLS coefficients on the fitted ``A_``."""
 
     def transform(self, X):
-        """Coefficients of new data with A fixed: S = argmin_{S >= 0} ||X - A_ S||_F^2 (a label
+        """Coefficients of new data with A fixed: S = argmin_{S >= 0} ``||X - A_ S||_F^2`` (a label
         term, where the model has one, plays no part: the labels of new data are unknown).
 
         Parameters
@@ -151,10 +151,10 @@ class NMF(FixedBasisTransformMixin, BaseEstimator):
         The coefficients of the training columns.
     components_ : ndarray of shape (k, m)
         ``A_.T``, scikit-learn's name and orientation (rows are components over features).
-    history_ : ndarray of shape (n_iter_,)
+    history_ : ndarray of shape (``n_iter_``,)
         The relative error after every iteration (non-increasing for "mu").
     reconstruction_err_ : float
-        The final relative error ||X - A_ S_||_F / ||X||_F.
+        The final relative error ``||X - A_ S_||_F / ||X||_F``.
     n_iter_ : int
         Iterations run.
     n_features_in_ : int
@@ -246,7 +246,7 @@ class NMF(FixedBasisTransformMixin, BaseEstimator):
         return self.A_.T
 
     def inverse_transform(self, S):
-        """The reconstruction A_ S (m x n) of coefficients S (k x n)."""
+        """The reconstruction ``A_ S`` (m x n) of coefficients S (k x n)."""
         check_is_fitted(self, "A_")
         S = check_matrix(S, "S")
         if S.shape[0] != self.A_.shape[1]:

@@ -104,11 +104,11 @@ class SSNMF(FixedBasisTransformMixin, LabelTermMixin, BaseEstimator):
     transduction_ : ndarray of shape (n,)
         The label ``argmax B_ S_`` of every training column: for a semi-supervised fit, the
         predicted labels of the unlabelled columns.
-    history_ : ndarray of shape (n_iter_, 2)
+    history_ : ndarray of shape (``n_iter_``, 2)
         The two normalised terms (data, label — without ``lam``) after every iteration; the
         objective is ``history_[:, 0] + lam * history_[:, 1]``.
     reconstruction_err_ : float
-        ||W ⊙ (X - A_ S_)||_F / ||W ⊙ X||_F (W = 1 when no mask was given).
+        ``||W ⊙ (X - A_ S_)||_F / ||W ⊙ X||_F`` (W = 1 when no mask was given).
     n_iter_ : int
     n_features_in_ : int
 

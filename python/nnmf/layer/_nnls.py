@@ -7,13 +7,13 @@ parallel over columns, with the GIL released.
 """
 
 from collections import namedtuple
-import numbers
 import warnings
 
 import numpy as np
 
 from . import _core
 from .._utils.linalg import times
+from .._utils.params import Interval, check_param
 from ._operand import as_operand
 from ._validation import check_matrix, check_shape, float_dtype, fortran, resolve_n_threads, tall
 from ..exceptions import ConvergenceWarning
@@ -111,18 +111,12 @@ def nnls(A, X, *, init=None, max_iter=None, tol=None, n_threads=None, return_inf
     Xop = Xop.astype(dtype)
     k, n = A.shape[1], Xop.shape[1]
     init = _check_optional(init, "init", (k, n), dtype)
-    if max_iter is None:
-        max_iter = 0
-    elif isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive int or None, got {max_iter!r}")
-    if tol is None:
-        tol = 0.0
-    elif (isinstance(tol, bool) or not isinstance(tol, numbers.Real)
-          or not np.isfinite(tol) or tol <= 0):
-        raise ValueError(f"tol must be a positive finite number or None, got {tol!r}")
-    S, _, n_iter, converged = solve_layer(A.astype(dtype, copy=False), Xop, init,
+    # 0 selects the core's defaults
+    max_iter = check_param(max_iter, "max_iter", [None, Interval("int", 1, None)]) or 0
+    tol = check_param(tol, "tol", [None, Interval("real", 0, None, closed="neither")]) or 0.0
+    S, _, n_iter, converged = solve_layer(tall(A, dtype), Xop, init,
                                           n_threads=resolve_n_threads(n_threads),
-                                          max_iter=int(max_iter), tol=float(tol))
+                                          max_iter=max_iter, tol=tol)
     if not converged.all():
         warnings.warn(
             f"nnls: {int((~converged).sum())} of {n} columns reached max_iter before meeting "

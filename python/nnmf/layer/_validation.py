@@ -4,24 +4,20 @@ Each array is converted once, visibly, here: to a float dtype and a layout the c
 binds without copying. Errors name the argument and say what was wrong.
 """
 
-import numbers
 
 import numpy as np
 import scipy.sparse as sp
 
+from .._utils.params import check_param
 from . import _core
 
 
 def resolve_n_threads(n_threads):
     """Thread count with scikit-learn's meaning: None = OpenMP's maximum (honours
     OMP_NUM_THREADS), negative counts down from it (-1 = all), 0 is an error."""
+    n_threads = check_param(n_threads, "n_threads", [None, "n_threads"])
     if n_threads is None:
         return _core.max_threads()
-    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral):
-        raise TypeError(f"n_threads must be an int or None, got {type(n_threads).__name__}")
-    n_threads = int(n_threads)
-    if n_threads == 0:
-        raise ValueError("n_threads must be nonzero (None or -1 for all threads)")
     if n_threads < 0:
         return max(1, _core.max_threads() + 1 + n_threads)
     return n_threads

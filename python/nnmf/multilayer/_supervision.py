@@ -48,7 +48,7 @@ class LabelTermMixin:
                              "prediction needs a supervised or semi-supervised fit")
 
     def decision_function(self, X):
-        """Class scores B_ S of new data, S from :meth:`transform`.
+        """Class scores ``B_ S`` of new data, S from :meth:`transform`.
 
         Parameters
         ----------
@@ -76,7 +76,7 @@ class LabelTermMixin:
         return self.classes_[np.argmax(scores, axis=1)]
 
     def predict_proba(self, X):
-        """Class probabilities of new data: the scores B_ S clipped at zero and normalised to
+        """Class probabilities of new data: the scores ``B_ S`` clipped at zero and normalised to
         sum to one (uniform where every score is zero). The least-squares label term fits
         B S to one-hot columns, so the scores are already close to probabilities.
 

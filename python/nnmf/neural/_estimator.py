@@ -505,8 +505,8 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         return self.S_[-1]
 
     def predict_proba(self, X):
-        """Class probabilities of new data, shape (n_new, n_classes): softmax of B_ S for
-        the cross-entropy loss; for "l2" the scores B_ S clipped at zero and normalised.
+        """Class probabilities of new data, shape (n_new, n_classes): softmax of ``B_ S`` for
+        the cross-entropy loss; for "l2" the scores ``B_ S`` clipped at zero and normalised.
 
         Parameters
         ----------

@@ -675,15 +675,15 @@ def main(argv=None):
     Run as the program (``argv`` None), the command owns its process and opts in to
     :func:`nnmf.tune_process`'s settings before the core loads.
     """
-    if argv is None:
-        from ._process import tune_process
-
-        tune_process()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 0
+    if argv is None:
+        from ._process import tune_process
+
+        tune_process()
     console = _Console(args.quiet)
     caught = []
     try:

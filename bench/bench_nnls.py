@@ -18,7 +18,9 @@ Also checked in the same run: ours and scipy reach the same objective on the tim
 our VJP equals the pinv formula on its timed columns. A breakdown of where our time goes
 (validation, A^T X, Gram, the C++ solves) is written as a second table.
 
-Every timing is one warm-up call and then the median of repeats.
+Every timing is one warm-up call and then the median of repeats. The script opts in to
+``nnmf.tune_process()`` before nnmf's core loads (``--no-tune``: not) and records the
+settings in effect.
 
     python bench/bench_nnls.py            # full run, writes bench/RESULTS_nnls.md + results_nnls.json
     python bench/bench_nnls.py --quick    # small sizes, a smoke test of the script
@@ -27,7 +29,6 @@ Every timing is one warm-up call and then the median of repeats.
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -35,21 +36,18 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy
-import scipy.io
 import scipy.optimize
 import scipy.sparse as sp
 
+# nnmf's subpackages are reached as attributes (nnmf.layer.gram, ...) when first used, so
+# that nothing loads nnmf's core before main() has opted in to nnmf.tune_process().
 import nnmf
-from nnmf import _core
-from nnmf import _nnls
-from nnmf._anls import nmf_anls
-from nnmf._operand import as_operand
-from _common import LoadMeter, corpus, dense_planted  # bench/ is on sys.path
+from _common import (LoadMeter, corpus, cpu_busy, dense_planted,  # bench/ is on sys.path
+                     pct, threadpools, time_calls, tune, wait_for_idle)
+import _common
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-NEWS = ROOT.parent / "shared" / "data" / "20News_subsampled.mat"
 
 FULL_CASES = [
     ("dense", 2000, 40, 2000),
@@ -95,11 +93,7 @@ def timeit(fn, repeats, warmup=1):
         for _ in range(warmup):
             fn()
         meter = LoadMeter().start()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
+        times = time_calls(fn, repeats, warmup=0)
         load = meter.stop() if sum(times) >= 0.25 else None  # /proc/stat ticks are 10 ms
         if load is None or load <= 0.15 or attempt == RETRY["n"]:
             break
@@ -136,76 +130,21 @@ def timed_column_subset(per_column, n, budget, rng, min_cols):
 
 # --------------------------------------------------------------------------- machine info
 
-def cpu_busy(seconds=0.5):
-    """Fraction of all CPUs busy over `seconds` (from /proc/stat), measured while this process
-    sleeps: other load on the machine, which skews every timing on 2 cores. None if unknown."""
-    def snap():
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        idle = v[3] + (v[4] if len(v) > 4 else 0)
-        return sum(v), idle
-    try:
-        t0, i0 = snap()
-        time.sleep(seconds)
-        t1, i1 = snap()
-        return 1.0 - (i1 - i0) / max(t1 - t0, 1)
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def machine_info(args):
-    info = {
-        "cpu": "unknown",
-        "logical_cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "nnmf": nnmf.__version__,
-        "nnmf_build": nnmf.build_info(),
+def machine_info(args, settings):
+    info = _common.machine_info()
+    info.update({
         "dtype": "float64",
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)"),
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
         "GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT", "(unset)"),
-        "platform": platform.platform(),
-    }
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpuinfo = f.read()
-        for line in cpuinfo.splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-        flags = next((l.split(":", 1)[1].split() for l in cpuinfo.splitlines()
-                      if l.startswith("flags")), [])
-        info["simd"] = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if f in flags]
-    except OSError:
-        pass
-    try:
-        from threadpoolctl import threadpool_info
-        info["blas"] = [
-            {k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
-                                    "threading_layer", "filepath")}
-            for d in threadpool_info()
-        ]
-    except ImportError:
+        "process_settings": settings,
+    })
+    info["blas"] = threadpools()
+    if not info["blas"]:  # no threadpoolctl
         cfg = np.show_config(mode="dicts")
         info["blas"] = cfg.get("Build Dependencies", {}).get("blas", {})
     info["quick"] = bool(args.quick)
     return info
-
-
-def wait_for_idle(max_wait, threshold=0.15, probe=1.0, quiet=False):
-    """Wait (up to max_wait seconds) until other processes use under `threshold` of the CPUs.
-    Returns the seconds waited."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < max_wait:
-        busy = cpu_busy(probe)
-        if busy is None or busy < threshold:
-            break
-        if not quiet:
-            print(f"  (machine {100 * busy:.0f} % busy with other work; waiting)", flush=True)
-    return time.monotonic() - t0
 
 
 def make_inputs(kind, m, k, n, rng, news_A):
@@ -213,9 +152,8 @@ def make_inputs(kind, m, k, n, rng, news_A):
     if kind == "dense":
         A = rng.random((m, k))
         X = rng.random((m, n))
-        return f"random dense", A, X, "A, X uniform [0,1)"
-    data = scipy.io.loadmat(NEWS)
-    X = sp.csc_matrix(data["X_subsampled"], dtype=np.float64)
+        return "random dense", A, X, "A, X uniform [0,1)"
+    X = sp.csc_matrix(nnmf.datasets.load_20news_subsampled().X, dtype=np.float64)
     m, n = X.shape
     if news_A == "nmf":
         A = quick_nmf_A(X, k, rng)
@@ -299,7 +237,7 @@ def run_case(spec, args, rng):
     budget = args.budget
     res = {"name": name, "m": m, "k": k, "n": n, "nnz": int(nnz), "sparse": sp.issparse(X),
            "inputs": note, "other_load_before": cpu_busy()}
-    nt = _core.max_threads()
+    nt = nnmf.layer.resolve_n_threads(None)
     meter = LoadMeter().start()
     idle = lambda: wait_for_idle(args.wait_idle_step, quiet=True, probe=0.3)
 
@@ -388,15 +326,11 @@ def run_case(spec, args, rng):
     A2 = np.maximum(A * (1 + 0.01 * rng.uniform(-1, 1, A.shape)), 0)
     measure_warm(res, A2, X, S, cols, budget, idle)
 
-    # ---- breakdown of our time (internals; skipped if they move)
-    try:
-        idle()
-        res["breakdown"] = breakdown(A, A2, X, S, G, nt, budget)
-        print("  breakdown (ms): " + ", ".join(f"{k_}={v*1e3:.2f}"
-                                              for k_, v in res["breakdown"].items()), flush=True)
-    except Exception as exc:  # pragma: no cover - internals are not API
-        res["breakdown_error"] = repr(exc)
-        print(f"  breakdown failed: {exc!r}", flush=True)
+    # ---- breakdown of our time (nnmf.layer's pieces of a call)
+    idle()
+    res["breakdown"] = breakdown(A, A2, X, S, G, nt, budget)
+    print("  breakdown (ms): " + ", ".join(f"{k_}={v*1e3:.2f}"
+                                          for k_, v in res["breakdown"].items()), flush=True)
 
     # ---- ratios and targets
     res["ours_over_floor"] = res["ours_s"] / res["floor_s"]
@@ -450,7 +384,7 @@ def run_warm_case(spec, args, rng):
     X = loader()
     m, n = X.shape
     print(f"\n== warm start, {name}: m={m} k={k} n={n}", flush=True)
-    A, _, _ = nmf_anls(X, k, max_iter=anls_iters, tol=0.0, random_state=0, warn=False)
+    A, _, _ = nnmf.multilayer.nmf_anls(X, k, max_iter=anls_iters, tol=0.0, random_state=0, warn=False)
     S = nnmf.nnls(A, X)
     res = {"name": name, "m": m, "k": k, "n": n, "anls_iters": anls_iters,
            "S_zero_fraction": float(np.mean(S == 0))}
@@ -464,22 +398,24 @@ def run_warm_case(spec, args, rng):
 def breakdown(A, A2, X, S, G, nt, budget):
     """Time the pieces of solve_layer / vjp_layer separately."""
     out = {}
+    layer = nnmf.layer
     t = lambda fn: timeit(fn, repeats_for(timeit(fn, 1, 0), budget / 2), warmup=0)
-    out["validate_operand"] = t(lambda: as_operand(X))
-    Xop = as_operand(X)
+    out["validate_operand"] = t(lambda: layer.as_operand(X))
+    Xop = layer.as_operand(X)
     out["AtX"] = t(lambda: Xop.tdot(A, nt))
-    out["gram"] = t(lambda: _nnls.gram(A, nt))
-    Gm = _nnls.gram(A, nt)
+    out["gram"] = t(lambda: layer.gram(A, nt))
+    Gm = layer.gram(A, nt)
     C = np.asfortranarray(Xop.tdot(A, nt))
-    out["solve_cold"] = t(lambda: _core.nnls_gram(Gm, C, None, 0, 0.0, nt))
-    Gm2 = _nnls.gram(A2, nt)
+    out["solve_cold"] = t(lambda: layer.solve_gram(Gm, C, None, n_threads=nt))
+    Gm2 = layer.gram(A2, nt)
     C2 = np.asfortranarray(Xop.tdot(A2, nt))
     S_f = np.asfortranarray(S)
-    out["solve_cold_A2"] = t(lambda: _core.nnls_gram(Gm2, C2, None, 0, 0.0, nt))
-    out["solve_warm_A2"] = t(lambda: _core.nnls_gram(Gm2, C2, S_f.copy(order="F"), 0, 0.0, nt))
+    out["solve_cold_A2"] = t(lambda: layer.solve_gram(Gm2, C2, None, n_threads=nt))
+    out["solve_warm_A2"] = t(lambda: layer.solve_gram(Gm2, C2, S_f.copy(order="F"),
+                                                      n_threads=nt))
     G_f = np.asfortranarray(G)
-    out["vjp_support_solve"] = t(lambda: _core.support_solve(Gm, S_f, G_f, nt))
-    W = _core.support_solve(Gm, S_f, G_f, nt)
+    out["vjp_support_solve"] = t(lambda: layer.support_solve(Gm, S_f, G_f, n_threads=nt))
+    W = layer.support_solve(Gm, S_f, G_f, n_threads=nt)
     M = S @ W.T
     M = M + M.T
     out["vjp_dA"] = t(lambda: Xop.dot_t_minus(W, A, M, nt))
@@ -491,10 +427,6 @@ def breakdown(A, A2, X, S, G, nt, budget):
 def fmt_ms(s):
     ms = s * 1e3
     return f"{ms:.3g}" if ms < 10 else f"{ms:,.0f}" if ms >= 1000 else f"{ms:.1f}"
-
-
-def pct(x):
-    return "?" if x is None else f"{100 * x:.0f} %"
 
 
 def mark(ok):
@@ -533,6 +465,9 @@ def markdown(results, warm_results, info, cmd):
              f"OMP_NUM_THREADS={info['OMP_NUM_THREADS']}, "
              f"OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}, GOMP_SPINCOUNT={info['GOMP_SPINCOUNT']}; "
              f"dtype {info['dtype']}")
+    ps = info["process_settings"]
+    L.append("- Process settings: " + (f"nnmf.tune_process() → {ps['applied']}" if ps["called"]
+                                       else "nnmf.tune_process() not called (--no-tune)"))
     L.append(f"- {info['platform']}")
     if RETRY["n"]:
         L.append(f"- Timings of 0.25 s or more during which other processes used over 15 % of the "
@@ -625,14 +560,14 @@ def markdown(results, warm_results, info, cmd):
                      f"| {r['cold_mean_iter']:.1f} | {r['warm_mean_iter']:.1f} "
                      f"| {r['warm_vs_cold_max_rel_obj_diff']:.1e} |")
         L.append("")
-    L.append("## Where our time goes (ms; pieces timed separately through nnmf internals)")
+    L.append("## Where our time goes (ms; pieces timed separately through `nnmf.layer`)")
     L.append("")
     L.append("*validate* = building the operand (finite/dtype checks); *A^T X* = `Xop.tdot` "
-             "(the core's dense kernel up to rank 64, else numpy BLAS, for dense X; the core's "
-             "sparse kernel for sparse X); *solve* = `_core.nnls_gram` on the given Gram and C "
-             "(cold: no start array); *support solve* (W) and *dA* (X Wᵀ − A(S Wᵀ + W Sᵀ), "
-             "fused in one pass over X and A for sparse X) are the "
-             "two pieces of the VJP.")
+             "(the core's dense kernel up to its rank limit, else numpy BLAS, for dense X; the "
+             "core's sparse kernel for sparse X); *gram* = `gram`; *solve* = `solve_gram` (the "
+             "core's active-set solves) on the given Gram and C (cold: no start array); "
+             "*support solve* (W, `support_solve`) and *dA* (X Wᵀ − A(S Wᵀ + W Sᵀ), fused in "
+             "one pass over X and A for sparse X) are the two pieces of the VJP.")
     L.append("")
     L.append("| case (m, k, n) | validate | A^T X | gram | solve cold | solve cold (A2) "
              "| solve warm (A2) | VJP support solve | VJP dA |")
@@ -678,6 +613,9 @@ def main(argv=None):
                    help="statistic of the repeats shown in the tables (JSON has both)")
     p.add_argument("--only", type=int, nargs="*", default=None,
                    help="indices of the cases to run (default all)")
+    p.add_argument("--no-tune", action="store_true",
+                   help="do not opt in to nnmf.tune_process() (the libraries' default OpenMP "
+                        "wait policy and malloc behaviour)")
     args = p.parse_args(argv)
     q = args.quick
     global STAT
@@ -690,11 +628,8 @@ def main(argv=None):
     cases = QUICK_CASES if q else FULL_CASES
     if args.only is not None:
         cases = [cases[i] for i in args.only]
-    if not NEWS.exists():
-        print(f"note: {NEWS} not found; skipping the 20News case", file=sys.stderr)
-        cases = [c for c in cases if c[0] != "20news"]
 
-    info = machine_info(args)
+    info = machine_info(args, tune(not args.no_tune))  # first: before nnmf's core loads
     print(f"{info['cpu']}, {info['logical_cores']} cores; numpy {info['numpy']}, "
           f"scipy {info['scipy']}, nnmf {info['nnmf']}; OPENBLAS_CORETYPE="
           f"{info['OPENBLAS_CORETYPE']}", flush=True)

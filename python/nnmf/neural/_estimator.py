@@ -180,7 +180,7 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
 
     References
     ----------
-    J. Will, R. Zhang, E. Sadovnik, M. Gao, J. Vendrow, J. Haddock, D. Molitor and
+    T. Will, R. Zhang, E. Sadovnik, M. Gao, J. Vendrow, J. Haddock, D. Molitor and
     D. Needell, "Neural nonnegative matrix factorization for hierarchical multilayer topic
     modeling", 2023. https://arxiv.org/abs/2303.00058
 

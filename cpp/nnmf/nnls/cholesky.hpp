@@ -3,8 +3,9 @@
 // active-set method never refactors from scratch.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
-#include <cstdint>
+#include <cstddef>
 #include <vector>
 
 namespace nnmf {
@@ -18,7 +19,6 @@ class SubsetCholesky {
   }
 
   int size() const { return static_cast<int>(index_.size()); }
-  int index(int pos) const { return index_[pos]; }
   const std::vector<int>& indices() const { return index_; }
   void clear() { index_.clear(); }
 
@@ -39,9 +39,10 @@ class SubsetCholesky {
     return true;
   }
 
-  // Removes the index at position pos of P.
-  void remove(int pos) {
+  // Removes index i, which must be in P.
+  void remove(int i) {
     const int p = size();
+    const int pos = int(std::find(index_.begin(), index_.end(), i) - index_.begin());
     // Shift rows pos+1.. up by one: the result is lower Hessenberg in columns pos..p-1.
     for (int c = 0; c < p; ++c)
       for (int r = std::max(pos, c - 1); r < p - 1; ++r) at(r, c) = at(r + 1, c);
@@ -68,6 +69,8 @@ class SubsetCholesky {
   }
 
  private:
+  // A few machine epsilons: on the unit diagonal the squared sine d2 = G_ii - |l|^2 is computed
+  // with a rounding error of that order, so a smaller one cannot be told from zero.
   static constexpr double kDependent = 1e-15;
 
   double& at(int r, int c) { return L_[r + std::size_t(c) * k_]; }

@@ -14,7 +14,7 @@ inline bool cpu_has_avx2_fma() {
 }
 
 // AVX-512F usable. numpy's OpenBLAS then runs its AVX-512 kernels, which the AVX2 build's
-// dense products with X do not match above a small rank (python/nnmf/_operand.py).
+// dense products with X do not match above a small rank (python/nnmf/layer/_operand.py).
 inline bool cpu_has_avx512f() {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
   return __builtin_cpu_supports("avx512f");

@@ -1,7 +1,7 @@
 // The Neural NMF layer q(Z, A) = argmin_{S >= 0} ||Z - A S||_F^2, column by column, in Gram
 // form: given G = A^T A and C = A^T Z, each column solves min 1/2 s^T G s - c^T s, s >= 0, by
 // the Lawson-Hanson active-set method (Bro & de Jong's FNNLS) with an incrementally updated
-// Cholesky factor of G[P, P].
+// Cholesky factor of G[P, P] (docs/design.md, "The Gram-form active set").
 //
 // Two equivalent factorisations of the passive-set system G[P,P] z = c[P], chosen per column:
 //  - primal: a Cholesky factor of G[P,P], |P| x |P|;
@@ -27,15 +27,11 @@
 #include <stdexcept>
 #include <vector>
 
-#include "cholesky.hpp"
-#include "parallel.hpp"
+#include "nnmf/nnls/cholesky.hpp"
+#include "nnmf/platform/parallel.hpp"
+#include "nnmf/types.hpp"
 
 namespace nnmf {
-
-using MatrixXdC = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
-
-template <class T>
-using MatrixC = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 
 struct NNLSOptions {
   int max_iter = 0;      // passive-set changes allowed per column; <= 0 means 10 k + 10
@@ -50,19 +46,18 @@ struct ScaledGram {
   MatrixXdC H;            // G^-1 when G is well conditioned (enables the dual form), else empty
   double rcond = 0;       // reciprocal condition estimate of G when H was formed
 
-  explicit ScaledGram(const Eigen::Ref<const MatrixXdC>& gram, bool want_inverse = false)
-      : G(gram), inv_d(gram.rows()) {
-    const Eigen::Index k = gram.rows();
+  explicit ScaledGram(const RefC<double>& gram) : G(gram), inv_d(gram.rows()) {
+    const Index k = gram.rows();
     if (gram.cols() != k) throw std::invalid_argument("gram matrix must be square");
-    for (Eigen::Index i = 0; i < k; ++i) {
+    for (Index i = 0; i < k; ++i) {
       const double gii = gram(i, i);
       inv_d[i] = gii > 0 && std::isfinite(gii) ? 1.0 / std::sqrt(gii) : 0.0;
     }
-    for (Eigen::Index j = 0; j < k; ++j)
-      for (Eigen::Index i = 0; i < k; ++i) G(i, j) *= inv_d[i] * inv_d[j];
-    for (Eigen::Index i = 0; i < k; ++i)
+    for (Index j = 0; j < k; ++j)
+      for (Index i = 0; i < k; ++i) G(i, j) *= inv_d[i] * inv_d[j];
+    for (Index i = 0; i < k; ++i)
       if (inv_d[i] == 0) G(i, i) = 1.0;  // decoupled, and never entered
-    if (want_inverse && k > 0) {
+    if (k > 0) {
       Eigen::LLT<MatrixXdC> llt(G);
       if (llt.info() == Eigen::Success) rcond = llt.rcond();
       if (rcond > kMinRcond) H = llt.solve(MatrixXdC::Identity(k, k));
@@ -73,8 +68,12 @@ struct ScaledGram {
   bool usable(int i) const { return inv_d[i] > 0; }
   bool has_inverse() const { return H.size() > 0; }
 
-  // Below this reciprocal condition number the dual form's explicit inverse is not trusted;
-  // below kRefineRcond the passive-set solves get a step of iterative refinement.
+  // Below this reciprocal condition number the dual form's explicit inverse is not trusted:
+  // an inverse loses about log10(1 / rcond) of double's 16 digits, so below 1e-6 the dual
+  // form's solves would keep fewer than ten, and every column uses the primal form, whose
+  // factor of G[P,P] is formed from G itself.
+  // Below kRefineRcond (three digits lost) the passive-set solves get a step of iterative
+  // refinement, which wins back what the conditioning cost; above it one is not worth its cost.
   static constexpr double kMinRcond = 1e-6;
   static constexpr double kRefineRcond = 1e-3;
 };
@@ -89,7 +88,8 @@ class ColumnSolver {
         tol_(opt.tol > 0 ? opt.tol : 64 * gram.k() * std::numeric_limits<double>::epsilon()),
         primal_(gram.G.data(), gram.k()),
         dual_(gram.has_inverse() ? gram.H.data() : gram.G.data(), gram.k()),
-        c_(k_), s_(k_), z_(k_), w_(k_), u_(k_), y_(k_), r_(k_), in_p_(k_), excluded_(k_), exchanged_(k_) {}
+        c_(k_), s_(k_), z_(k_), w_(k_), u_(k_), y_(k_), r_(k_),
+        in_p_(k_), excluded_(k_), exchanged_(k_) {}
 
   // Solves one column. c: the column of C (length k). s: on entry the warm start (its support
   // seeds the passive set; not read when cold), on exit the solution. The seed (the
@@ -111,8 +111,9 @@ class ColumnSolver {
     }
     // A cold start seeds P with the positives of the unconstrained solution u = G^-1 c; a warm
     // start whose support is every index tries u first too. Either way, a positive u is
-    // feasible, hence optimal: what the loop below would return, without its setup (dense
-    // solutions are common; a warm call at k = 10 took twice the cold one's time without this).
+    // feasible, hence optimal: what the loop below would return, without its setup. Dense
+    // solutions are common, and a warm call would otherwise cost more than a cold one
+    // (bench/bench_nnls.py, warm-start table, case (1000, 10, 20000)).
     if (gram_.has_inverse() && (warm == 0 || warm == k)) {
       apply_inverse(c_.data(), u_.data());
       int p = 0;
@@ -249,8 +250,7 @@ class ColumnSolver {
   // Moves i into P. False (and i is excluded) if it is unusable or dependent on P.
   bool enter(int i) {
     if (dual_mode_) {
-      const auto& R = dual_.indices();
-      dual_.remove(int(std::find(R.begin(), R.end(), i) - R.begin()));
+      dual_.remove(i);
     } else if (!primal_.append(i)) {
       drop(i);
       return false;
@@ -263,8 +263,7 @@ class ColumnSolver {
     in_p_[i] = 0;
     s_[i] = 0;
     if (!dual_mode_) {
-      const auto& P = primal_.indices();
-      primal_.remove(int(std::find(P.begin(), P.end(), i) - P.begin()));
+      primal_.remove(i);
     } else if (!dual_.append(i)) {
       build_primal();  // H[R,R] lost definiteness numerically: continue in the primal form
     }
@@ -310,6 +309,18 @@ class ColumnSolver {
     }
   }
 
+  // w_ -= G[:, P] x[P], column by column.
+  void subtract_passive_columns(const double* x) {
+    const int k = k_;
+    const double* G = gram_.G.data();
+    for (int j = 0; j < k; ++j) {
+      if (!in_p_[j]) continue;
+      const double xj = x[j];
+      const double* g = G + std::size_t(j) * k;
+      for (int i = 0; i < k; ++i) w_[i] -= g[i] * xj;
+    }
+  }
+
   // z <- G[P,P]^{-1} c[P] (a k-vector, zero outside P), refined once unless G is well
   // conditioned enough not to need it (then so is every G[P,P], a principal submatrix).
   void solve_passive() {
@@ -317,14 +328,8 @@ class ColumnSolver {
     std::fill(y_.begin(), y_.end(), 0.0);
     passive_solve(c_.data(), z_.data());
     if (gram_.rcond > ScaledGram::kRefineRcond) return;
-    const double* G = gram_.G.data();
     for (int i = 0; i < k; ++i) w_[i] = in_p_[i] ? c_[i] : 0.0;
-    for (int j = 0; j < k; ++j) {
-      if (!in_p_[j]) continue;
-      const double zj = z_[j];
-      const double* g = G + std::size_t(j) * k;
-      for (int i = 0; i < k; ++i) w_[i] -= g[i] * zj;
-    }
+    subtract_passive_columns(z_.data());
     for (int i = 0; i < k; ++i)
       if (!in_p_[i]) w_[i] = 0.0;
     passive_solve(w_.data(), u_.data());
@@ -363,7 +368,9 @@ class ColumnSolver {
       // A single drop updates the factor; several (a seed that was far too dense) rebuild
       // it, in the form that suits the smaller P: updating the dual factor once per index
       // costs O(|R|^2) each as R grows, and the dual form's solves cost O(k^2) however small
-      // P gets (k = 100, 2 of 50 seeded indices left: 46 -> 25 us per column).
+      // P gets (cold solves at k = 100 whose seed is far denser than the solution:
+      // bench/bench_nnls.py, warm-start table, problem dense planted (2000, 100, 2000);
+      // bench/RESULTS_notes.md, "NNLS: several indices dropped at once rebuild the factor").
       int drops = 0;
       for (int i = 0; i < k; ++i) drops += stuck(i);
       if (drops == 1) {
@@ -393,14 +400,8 @@ class ColumnSolver {
     if (dual_mode_) {
       std::copy(y_.begin(), y_.end(), w_.begin());
     } else {
-      const double* G = gram_.G.data();
       std::copy(c_.begin(), c_.end(), w_.begin());
-      for (int j = 0; j < k; ++j) {
-        if (!in_p_[j]) continue;
-        const double sj = s_[j];
-        const double* g = G + std::size_t(j) * k;
-        for (int i = 0; i < k; ++i) w_[i] -= g[i] * sj;
-      }
+      subtract_passive_columns(s_.data());
     }
     s1_ = s1;
     int best = -1;
@@ -411,7 +412,8 @@ class ColumnSolver {
 
   // Whether index i may enter P, by the w_ and ||s||_1 of the last most_violated().
   bool violates(int i) const {
-    return !in_p_[i] && !excluded_[i] && gram_.usable(i) && w_[i] > tol_ * (std::abs(c_[i]) + s1_);
+    return !in_p_[i] && !excluded_[i] && gram_.usable(i) &&
+           w_[i] > tol_ * (std::abs(c_[i]) + s1_);
   }
 
   const ScaledGram& gram_;
@@ -427,6 +429,17 @@ class ColumnSolver {
   std::vector<char> in_p_, excluded_, exchanged_;
 };
 
+// Calls body(solver, j) for each column j in [0, n), over opt.n_threads threads with a
+// ColumnSolver each.
+template <class Body>
+void for_each_column(const ScaledGram& gram, std::int64_t n, const NNLSOptions& opt,
+                     Body body) {
+  const int k = gram.k();
+  const int threads = threads_for(opt.n_threads, 4.0 * n * k * k);
+  parallel_for(
+      n, threads, column_chunk(n, threads), [&] { return ColumnSolver(gram, opt); }, body);
+}
+
 struct NNLSInfo {
   Eigen::VectorXi n_iter;
   Eigen::Matrix<bool, Eigen::Dynamic, 1> converged;
@@ -435,22 +448,19 @@ struct NNLSInfo {
 // S = q(Z, A) from gram = A^T A and C = A^T Z. S holds the warm start on entry, unless cold
 // (then S is only written: a cold call reads no k x n start), and the solution on exit.
 template <class T>
-NNLSInfo nnls_gram(const Eigen::Ref<const MatrixXdC>& gram, const Eigen::Ref<const MatrixC<T>>& C,
-                   Eigen::Ref<MatrixC<T>> S, const NNLSOptions& opt, bool cold = false) {
+NNLSInfo nnls_gram(const RefC<double>& gram, const RefC<T>& C, MutRefC<T> S,
+                   const NNLSOptions& opt, bool cold) {
   const int k = static_cast<int>(gram.rows());
   if (C.rows() != k || S.rows() != k || S.cols() != C.cols())
     throw std::invalid_argument("nnls_gram: inconsistent shapes");
-  const ScaledGram scaled(gram, /*want_inverse=*/true);
+  const ScaledGram scaled(gram);
   const std::int64_t n = C.cols();
   NNLSInfo info{Eigen::VectorXi::Zero(n), Eigen::Matrix<bool, Eigen::Dynamic, 1>::Zero(n)};
-  const int threads = threads_for(opt.n_threads, 4.0 * n * k * k);
-  parallel_for(
-      n, threads, column_chunk(n, threads), [&] { return ColumnSolver(scaled, opt); },
-      [&](ColumnSolver& solver, std::int64_t j) {
-        bool ok = false;
-        info.n_iter[j] = solver.solve(C.col(j).data(), S.col(j).data(), cold, &ok);
-        info.converged[j] = ok;
-      });
+  for_each_column(scaled, n, opt, [&](ColumnSolver& solver, std::int64_t j) {
+    bool ok = false;
+    info.n_iter[j] = solver.solve(C.col(j).data(), S.col(j).data(), cold, &ok);
+    info.converged[j] = ok;
+  });
   return info;
 }
 

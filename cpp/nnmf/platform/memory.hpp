@@ -2,10 +2,10 @@
 // factors, gradients, products) allocated and freed every step. By default glibc serves them
 // from the heap but gives freed memory back to the OS once more than twice the largest freed
 // block sits at the top of the heap, so the next step's arrays page-fault their memory in
-// again: ~2.5 us per 4 KiB page on a virtual machine, 2-5 ms for each 3 MB array, more than the
-// arithmetic on it. Keeping up to `trim` bytes of freed memory (and serving blocks below `mmap`
-// from the heap, as glibc's dynamic threshold does anyway once such a block has been freed)
-// removes that cost.
+// again, which on a virtual machine costs more than the arithmetic on them
+// (bench/bench_training.py row 1, 20News; bench/RESULTS_notes.md, "No allocation churn").
+// Keeping up to `trim` bytes of freed memory (and serving blocks below `mmap` from the heap,
+// as glibc's dynamic threshold does anyway once such a block has been freed) removes that cost.
 #pragma once
 
 #include <cstddef>

@@ -7,7 +7,8 @@ import scipy.sparse as sp
 from nnmf import ConvergenceWarning, nnls
 from nnmf.layer import as_operand
 from nnmf.multilayer import layerwise_nmf, nmf_anls, reconstruction_error
-from nnmf.multilayer._anls import _top_svd
+from nnmf._utils.collective import Local
+from nnmf.multilayer import _anls
 from nnmf._utils.estimator import check_random_state
 
 
@@ -124,18 +125,20 @@ def test_relative_error_by_gram_algebra():
     assert reconstruction_error(as_operand(np.zeros((20, 15))), [A], 0 * S, 1) == 0.0
 
 
-def test_top_svd_paths_agree():
+@pytest.mark.parametrize("exact_rows", [2048, 0])   # X X^T, or the randomized range finder
+def test_top_svd_matches_numpy(monkeypatch, exact_rows):
+    monkeypatch.setattr(_anls, "_EXACT_SVD_ROWS", exact_rows)
     rng = np.random.default_rng(1)
-    X = rng.random((30, 12))
-    rng2 = np.random.default_rng(0)
-    _, s_dense, _ = _top_svd(as_operand(X), 4, rng2)
-    _, s_svds, _ = _top_svd(as_operand(sp.csc_matrix(X)), 4, rng2)
-    U, s_gram, Vt = _top_svd(as_operand(sp.csc_matrix(X)), 12, rng2)  # k = min(m, n)
-    np.testing.assert_allclose(s_svds, s_dense, rtol=1e-8)
-    np.testing.assert_allclose(s_gram[:4], s_dense, rtol=1e-6)
-    np.testing.assert_allclose(U @ np.diag(s_gram) @ Vt, X, atol=1e-6)
-    U, s, Vt = _top_svd(as_operand(sp.csc_matrix(X.T)), 12, rng2)  # the wide case
-    np.testing.assert_allclose(U @ np.diag(s) @ Vt, X.T, atol=1e-6)
+    X = rng.random((300, 8)) @ rng.random((8, 200)) + 0.01 * rng.random((300, 200))
+    U0, s0, Vt0 = np.linalg.svd(X, full_matrices=False)
+    for data in (X, sp.csc_matrix(X)):
+        U, s, Vt = _anls._top_svd(as_operand(data), 4, np.random.default_rng(0), Local())
+        np.testing.assert_allclose(s, s0[:4], rtol=1e-10)
+        signs = np.sign(np.sum(U * U0[:, :4], axis=0))   # singular vectors up to sign
+        np.testing.assert_allclose(U * signs, U0[:, :4], atol=1e-8)
+        np.testing.assert_allclose(Vt * signs[:, None], Vt0[:4], atol=1e-8)
+    U, s, Vt = _anls._top_svd(as_operand(X[:, :12]), 12, np.random.default_rng(0), Local())
+    np.testing.assert_allclose(U @ np.diag(s) @ Vt, X[:, :12], atol=1e-9)  # k = min(m, n)
 
 
 def test_layerwise_nmf_is_a_chain_of_exact_layers():

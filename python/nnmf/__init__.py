@@ -30,7 +30,7 @@ _EXPORTS = {
     "save_model": "io", "load_model": "io",
 }
 _SUBPACKAGES = ("layer", "multilayer", "neural", "baselines", "topics", "datasets", "io",
-                "experiments", "cli")
+                "experiments", "cli", "distributed")
 
 __all__ = ["__version__", "ConvergenceWarning", "InvalidParameterError", "NotFittedError",
            *_EXPORTS]

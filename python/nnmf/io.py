@@ -153,6 +153,9 @@ def save_model(model, path, *, vocabulary=None, corpus=None):
     enc = _Encoder()
     params, unsaved = {}, []
     for name, value in model.get_params().items():
+        if name == "comm":  # the run's communicator, not part of the model: loads as None
+            params[name] = None
+            continue
         try:
             params[name] = enc.encode(value, f"parameter {name}")
         except _Unsupported:

@@ -77,8 +77,12 @@ def encode_labels(y, *, name="y"):
     return classes, codes
 
 
-def check_labels(y, n, label_mask=None, *, name="y"):
+def check_labels(y, n, label_mask=None, *, name="y", collective=None):
     """Labels for n training columns, for a supervised fit.
+
+    With a ``collective`` over several processes, each passes the labels of its own columns:
+    the classes are agreed across processes (the union of the known labels, sorted by the
+    same rule), so that codes mean the same everywhere.
 
     Returns
     -------
@@ -88,34 +92,46 @@ def check_labels(y, n, label_mask=None, *, name="y"):
         Index into ``classes`` of each column's label, -1 where unknown or masked.
     known : ndarray of bool, shape (n,)
     """
-    if np.ndim(y) != 1:
-        raise ValueError(f"{name} must be 1-D (one label per column of X), got shape "
-                         f"{np.shape(y)}")
-    if len(y) != n:
-        raise ValueError(f"{name} has {len(y)} labels but X has {n} columns (documents)")
-    classes, codes = encode_labels(y, name=name)
-    known = codes >= 0
-    if label_mask is not None:
-        mask = np.asarray(label_mask)
-        if mask.dtype != bool:
-            raise ValueError(f"label_mask must be a boolean array, got dtype {mask.dtype}")
-        if mask.shape != (n,):
-            raise ValueError(
-                f"label_mask has shape {mask.shape}, expected ({n},) (one flag per column of X)")
-        known &= mask
-    if not known.any():
+    error = None
+    try:
+        if np.ndim(y) != 1:
+            raise ValueError(f"{name} must be 1-D (one label per column of X), got shape "
+                             f"{np.shape(y)}")
+        if len(y) != n:
+            raise ValueError(f"{name} has {len(y)} labels but X has {n} columns (documents)")
+        classes, codes = encode_labels(y, name=name)
+        known = codes >= 0
+        if label_mask is not None:
+            mask = np.asarray(label_mask)
+            if mask.dtype != bool:
+                raise ValueError(f"label_mask must be a boolean array, got dtype {mask.dtype}")
+            if mask.shape != (n,):
+                raise ValueError(f"label_mask has shape {mask.shape}, expected ({n},) (one "
+                                 "flag per column of X)")
+            known &= mask
+    except (TypeError, ValueError) as exc:
+        error = exc
+    if collective is not None:
+        collective.agree(error)
+    elif error is not None:
+        raise error
+    used = classes[np.unique(codes[known])]
+    if collective is not None and collective.distributed:
+        # the union of every process's known labels, ordered by encode_labels's rule
+        merged = [v for part in collective.allgather(used.tolist()) for v in part]
+        used = encode_labels(merged, name=name)[0] if merged else used[:0]
+    if used.size == 0:
         raise ValueError(
             "no known labels: supervision needs at least one labelled column "
             "(label_mask and -1 entries mark every label unknown)")
-    used = np.unique(codes[known])
     if used.size < 2:
         raise ValueError(
-            f"the known labels hold only one class ({classes[used[0]]!r}); classification "
+            f"the known labels hold only one class ({used[0]!r}); classification "
             "needs at least two")
-    # classes seen only on masked-out columns are not classes of this fit
-    remap = np.full(classes.size, -1, dtype=np.intp)
-    remap[used] = np.arange(used.size)
-    return classes[used], np.where(known, remap[codes], -1), known
+    # codes into the classes of this fit (classes seen only on masked-out columns are not)
+    index = {c: i for i, c in enumerate(used.tolist())}
+    local = np.array([index.get(c, -1) for c in classes.tolist()], dtype=np.intp)
+    return used, np.where(known, local[np.maximum(codes, 0)], -1), known
 
 
 def one_hot(codes, n_classes, dtype=np.float64):

@@ -109,6 +109,8 @@ _NAMED = {
                        lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
                        and v != 0, int),
     "list": _Kind("a list of arrays", lambda v: isinstance(v, (list, tuple))),
+    "comm": _Kind("an mpi4py communicator",
+                  lambda v: hasattr(v, "Get_rank") and hasattr(v, "Reduce")),
 }
 
 

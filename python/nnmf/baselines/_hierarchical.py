@@ -2,10 +2,11 @@
 
 import numpy as np
 
+from .._utils.collective import abort_on_error, agreed
 from .._utils.estimator import BaseEstimator, check_random_state
 from .._utils.params import RANKS, Interval, Options, check_ranks_fit
 from ..layer import Operand, resolve_n_threads
-from ..multilayer import (LabelTermMixin, MultilayerMixin, check_data, prepare_optional_labels,
+from ..multilayer import (LabelTermMixin, MultilayerMixin, fit_data, prepare_optional_labels,
                           reconstruction_error)
 from ._nmf import COMMON_CONSTRAINTS, SOLVERS, fit_nmf, warn_not_converged
 from ._ssnmf import fit_ssnmf
@@ -14,7 +15,7 @@ __all__ = ["HierarchicalNMF"]
 
 
 def fit_layerwise(Xop, ranks, *, solver, init, max_iter, tol, rng, n_threads, labels=None,
-                  lam=0.0, verbose=0):
+                  lam=0.0, verbose=0, collective=None):
     """Layer-wise NMF of X with the given ranks. With ``labels`` (from
     :func:`~nnmf._supervised.prepare_labels`) the last layer is SSNMF with the normalised
     weight ``lam``.
@@ -30,11 +31,12 @@ def fit_layerwise(Xop, ranks, *, solver, init, max_iter, tol, rng, n_threads, la
             _, _, Y, weights = labels
             A, B, S, history, conv = fit_ssnmf(Z, k, Y=Y, weights=weights, lam=lam, init=init,
                                                max_iter=max_iter, tol=tol, rng=rng,
-                                               n_threads=n_threads, verbose=verbose)
+                                               n_threads=n_threads, verbose=verbose,
+                                               collective=collective)
         else:
             A, S, history, conv = fit_nmf(Z, k, solver=solver, init=init, max_iter=max_iter,
                                           tol=tol, rng=rng, n_threads=n_threads,
-                                          verbose=verbose)
+                                          verbose=verbose, collective=collective)
         As.append(np.asarray(A, dtype=np.float64))
         Ss.append(np.asarray(S, dtype=np.float64))
         histories.append(history)
@@ -80,16 +82,20 @@ class MultilayerBaselineMixin(MultilayerMixin):
         """Check the data and parameters, then fit the layers one after another (the last as
         SSNMF when there are labels). Returns (Xop, p, labels, n_threads, fit), with p the
         validated parameters and fit the (As, Ss, B, histories, converged) of
-        :func:`fit_layerwise`."""
-        Xop = check_data(X)
-        p = self._validate_params()
-        ranks = check_ranks_fit(p["ranks"], Xop.shape)
+        :func:`fit_layerwise`. With ``comm`` (HierarchicalNMF), X and y are this rank's
+        columns."""
+        collective, Xop, n = fit_data(X, getattr(self, "comm", None))
+        p = agreed(collective, self._validate_params)
+        ranks = check_ranks_fit(p["ranks"], (Xop.shape[0], n))
         n_threads = resolve_n_threads(p["n_threads"])
-        labels = prepare_optional_labels(y, Xop.shape[1], label_mask)
-        fit = fit_layerwise(Xop, ranks, solver=p[solver], init=p["init"],
-                            max_iter=p[max_iter], tol=p[tol],
-                            rng=check_random_state(p["random_state"]), n_threads=n_threads,
-                            labels=labels, lam=p["lam"], verbose=p["verbose"])
+        labels = prepare_optional_labels(y, Xop.shape[1], label_mask, collective)
+        with abort_on_error(collective):
+            fit = fit_layerwise(Xop, ranks, solver=p[solver], init=p["init"],
+                                max_iter=p[max_iter], tol=p[tol],
+                                rng=check_random_state(p["random_state"]), n_threads=n_threads,
+                                labels=labels, lam=p["lam"], verbose=p["verbose"],
+                                collective=collective)
+        self._collective = collective
         return Xop, p, labels, n_threads, fit
 
 
@@ -127,6 +133,9 @@ class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
         HierarchicalNMF equals :class:`NMF` with the same parameters.
     verbose : int, default=0
     n_threads : int, default=None
+    comm : mpi4py communicator, default=None
+        Data-parallel over MPI, as in :class:`NMF`: each rank fits its own block of columns
+        (and of the labels); the factors, histories and errors are the same on every rank.
 
     Attributes
     ----------
@@ -172,10 +181,11 @@ class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
     """
 
     _parameter_constraints = {"ranks": [RANKS], "solver": [Options(*SOLVERS)],
-                              "lam": [Interval("real", 0, None)], **COMMON_CONSTRAINTS}
+                              "lam": [Interval("real", 0, None)], "comm": [None, "comm"],
+                              **COMMON_CONSTRAINTS}
 
     def __init__(self, ranks, *, solver="anls", lam=1.0, init="nndsvd", max_iter=200,
-                 tol=1e-4, random_state=None, verbose=0, n_threads=None):
+                 tol=1e-4, random_state=None, verbose=0, n_threads=None, comm=None):
         self.ranks = ranks
         self.solver = solver
         self.lam = lam
@@ -185,6 +195,7 @@ class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.n_threads = n_threads
+        self.comm = comm
 
     def fit_transform(self, X, y=None, *, label_mask=None):
         """Fit (see :meth:`fit`) and return the last layer's ``S_[-1]``."""
@@ -198,11 +209,12 @@ class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
             self._set_transduction(Ss[-1])
         self.history_ = histories
         self.n_iter_ = [len(h) for h in histories]
-        errors, Z = [], Xop
+        errors, Z, collective = [], Xop, self._collective
         for A, S in zip(As, Ss):
-            errors.append(reconstruction_error(Z, [A], S, n_threads))
+            errors.append(reconstruction_error(Z, [A], S, n_threads, collective=collective))
             Z = Operand.trusted(np.asfortranarray(S))
         self.layer_errors_ = errors
-        self.reconstruction_err_ = reconstruction_error(Xop, As, Ss[-1], n_threads)
+        self.reconstruction_err_ = reconstruction_error(Xop, As, Ss[-1], n_threads,
+                                                        collective=collective)
         self.n_features_in_ = Xop.shape[0]
         return Ss[-1]

@@ -15,6 +15,7 @@ computed. The one exception is the entrywise weight (missing-data mask) W of
 
 import numpy as np
 
+from .._utils.collective import Local
 from .._utils.linalg import chain, fit_sq
 
 __all__ = ["nmf_mu", "ssnmf_mu", "deep_mu"]
@@ -44,11 +45,12 @@ def _fro_sq_right(xsq, PtX, S, PtP):
     return 0.5 * max(fit_sq(xsq, PtX, PtP, None, S)[0], 0.0)
 
 
-def _ending(history, objective, tol, notify):
+def _ending(history, objective, tol, notify, collective=None):
     """How an iteration of the joint updates ends the loop: "callback" when ``notify()`` (the
     user's callback, or None) returns False, "converged" when the objective changed by less
     than ``tol`` relatively, None to go on."""
-    if notify is not None and notify() is False:
+    if notify is not None and (Local() if collective is None else collective).any(
+            notify() is False):
         return "callback"
     prev, cur = objective(history[-2]), objective(history[-1])
     if tol > 0 and abs(prev - cur) / max(abs(prev), np.finfo(float).tiny) < tol:
@@ -56,7 +58,8 @@ def _ending(history, objective, tol, notify):
     return None
 
 
-def nmf_mu(Xop, k, *, A_init, S_init, max_iter, tol, n_threads, callback=None):
+def nmf_mu(Xop, k, *, A_init, S_init, max_iter, tol, n_threads, callback=None,
+           collective=None):
     """Lee–Seung MU for min ½||X - A S||_F^2 over A, S >= 0.
 
     Parameters
@@ -72,6 +75,9 @@ def nmf_mu(Xop, k, *, A_init, S_init, max_iter, tol, n_threads, callback=None):
     n_threads : int
     callback : callable, default=None
         ``callback(iteration, A, S, objective)``; returning False stops the iterations.
+    collective : default=None
+        With X's columns split across processes (``nnmf._utils.collective``): S is this
+        process's block, A and the history are the same on every process.
 
     Returns
     -------
@@ -81,24 +87,24 @@ def nmf_mu(Xop, k, *, A_init, S_init, max_iter, tol, n_threads, callback=None):
     converged : bool
         Whether the tolerance was met before ``max_iter``.
     """
+    collective = Local() if collective is None else collective
     dtype = Xop.dtype
     eps = _eps(dtype)
     A = np.array(A_init, dtype=dtype, order="F", copy=True)
     S = np.array(S_init, dtype=dtype, order="F", copy=True)
-    xsq = Xop.sqnorm()
-    XSt = Xop.dot_t(S, n_threads)
-    history = [_fro_sq(xsq, XSt, A, A.T @ A, S @ S.T)]
+    xsq, XSt, SSt = collective.sum(Xop.sqnorm(), Xop.dot_t(S, n_threads), S @ S.T)
+    history = [_fro_sq(xsq, XSt, A, A.T @ A, SSt)]
     converged = False
     for it in range(1, max_iter + 1):
         # S <- S * (A^T X) / (A^T A S)
         AtA = A.T @ A
         _mu_step(S, np.asarray(Xop.tdot(A, n_threads)), AtA @ S, eps)
-        # A <- A * (X S^T) / (A S S^T)
-        XSt = Xop.dot_t(S, n_threads)
-        SSt = S @ S.T
+        # A <- A * (X S^T) / (A S S^T): sums over columns, of every process's
+        XSt, SSt = collective.sum(Xop.dot_t(S, n_threads), S @ S.T)
         _mu_step(A, np.array(XSt), A @ SSt, eps)
         history.append(_fro_sq(xsq, XSt, A, A.T @ A, SSt))
-        if callback is not None and callback(it, A, S, history[-1]) is False:
+        if callback is not None and collective.any(
+                callback(it, A, S, history[-1]) is False):
             break
         # the objective is ½ xsq err^2, so compare errors: |e_prev - e| <= tol * e_prev
         if tol > 0 and (np.sqrt(history[-2]) - np.sqrt(history[-1])
@@ -109,7 +115,7 @@ def nmf_mu(Xop, k, *, A_init, S_init, max_iter, tol, n_threads, callback=None):
 
 
 def ssnmf_mu(Xop, k, *, Y, weights, lam, A_init, S_init, B_init, max_iter, tol, n_threads,
-             mask=None, update_A=True, update_B=True, callback=None):
+             mask=None, update_A=True, update_B=True, callback=None, collective=None):
     """MU for semi-supervised NMF (Lee, Yoo & Choi 2010; Haddock et al.):
 
         min over A, B, S >= 0 of  ½||W ⊙ (X - A S)||^2 + λ ½||(Y - B S) diag(l)||^2
@@ -132,8 +138,8 @@ def ssnmf_mu(Xop, k, *, Y, weights, lam, A_init, S_init, B_init, max_iter, tol, 
         only. None means all ones.
     update_A, update_B : bool, default=True
         Hold A (or B) fixed when false.
-    max_iter, tol, n_threads, callback : as in :func:`nmf_mu`; the callback receives
-        ``(iteration, A, B, S, objective)``.
+    max_iter, tol, n_threads, callback, collective : as in :func:`nmf_mu`; the callback
+        receives ``(iteration, A, B, S, objective)``; a ``mask`` needs one process.
 
     Returns
     -------
@@ -143,6 +149,9 @@ def ssnmf_mu(Xop, k, *, Y, weights, lam, A_init, S_init, B_init, max_iter, tol, 
         start and after every iteration. The objective is ``rec + lam * label``.
     converged : bool
     """
+    collective = Local() if collective is None else collective
+    if mask is not None and collective.distributed:
+        raise ValueError("a missing-entry mask needs a one-process fit (comm=None)")
     dtype = Xop.dtype
     eps = _eps(dtype)
     A = np.array(A_init, dtype=dtype, order="F", copy=True)
@@ -159,7 +168,7 @@ def ssnmf_mu(Xop, k, *, Y, weights, lam, A_init, S_init, B_init, max_iter, tol, 
         W2X = Wm * WX                                  # W ⊙ W ⊙ X: the numerators' data
         W2 = Wm * Wm
     else:
-        xsq = Xop.sqnorm()
+        (xsq,) = collective.sum(Xop.sqnorm())
 
     def rec_term(XSt=None, SSt=None):
         if mask is not None:
@@ -169,14 +178,14 @@ def ssnmf_mu(Xop, k, *, Y, weights, lam, A_init, S_init, B_init, max_iter, tol, 
 
     def label_term():
         R = (Y - B @ S) * l
-        return 0.5 * float(np.vdot(R, R))
+        return collective.sum(0.5 * float(np.vdot(R, R)))[0]
 
     def objective(t):
         return t[0] + lam * t[1]
 
     if mask is None:
-        XSt = Xop.dot_t(S, n_threads)
-        history = [(rec_term(XSt, S @ S.T), label_term())]
+        XSt, SSt = collective.sum(Xop.dot_t(S, n_threads), S @ S.T)
+        history = [(rec_term(XSt, SSt), label_term())]
     else:
         history = [(rec_term(), label_term())]
     converged = False
@@ -191,19 +200,22 @@ def ssnmf_mu(Xop, k, *, Y, weights, lam, A_init, S_init, B_init, max_iter, tol, 
         if lam:
             denom += lam * ((B.T @ B) @ S) * l2
         _mu_step(S, numer, denom, eps)
-        SSt = S @ S.T
+        # the sums over columns the A and B updates need, of every process's columns
         if mask is None:
-            XSt = Xop.dot_t(S, n_threads)
+            XSt, SSt, YSt, SlSt = collective.sum(Xop.dot_t(S, n_threads), S @ S.T,
+                                                 Yl2 @ S.T, (S * l2) @ S.T)
+        else:
+            SSt, YSt, SlSt = S @ S.T, Yl2 @ S.T, (S * l2) @ S.T
         if update_A:
             if mask is None:
                 _mu_step(A, np.array(XSt), A @ SSt, eps)
             else:
                 _mu_step(A, W2X @ S.T, (W2 * (A @ S)) @ S.T, eps)
         if update_B and lam:
-            _mu_step(B, Yl2 @ S.T, B @ ((S * l2) @ S.T), eps)
+            _mu_step(B, YSt, B @ SlSt, eps)
         history.append((rec_term(XSt, SSt) if mask is None else rec_term(), label_term()))
         end = _ending(history, objective, tol, callback and (
-            lambda: callback(it, A, B, S, objective(history[-1]))))
+            lambda: callback(it, A, B, S, objective(history[-1]))), collective)
         if end is not None:
             converged = end == "converged"
             break

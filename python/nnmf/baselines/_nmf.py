@@ -5,12 +5,13 @@ import warnings
 
 import numpy as np
 
+from .._utils.collective import Local, abort_on_error, agreed, column_random
 from .._utils.estimator import BaseEstimator, check_is_fitted, check_random_state
 from .._utils.params import Interval, Options, check_ranks_fit
 from ..exceptions import ConvergenceWarning
 from ..layer import blas_threads_for, check_matrix, fortran, resolve_n_threads, solve_layer
-from ..multilayer import (INITS, check_data, check_rows, nmf_anls, nndsvd, random_factor,
-                          reconstruction_error)
+from ..multilayer import (INITS, check_data, check_rows, data_scale, fit_data, nmf_anls, nndsvd,
+                          random_factor, reconstruction_error)
 from ._mu import nmf_mu
 
 __all__ = ["NMF"]
@@ -36,23 +37,27 @@ def positive_fill(M, scale):
     return M
 
 
-def mu_init(Xop, k, init, rng, n_threads):
+def mu_init(Xop, k, init, rng, n_threads, collective):
     """Strictly positive (A, S) to start multiplicative updates from.
 
     "nndsvd": A from NNDSVD, S = q(X, A) (the exact NNLS solution); "random": both uniform
-    with the scale of X. Zeros are then raised to 1% of the mean entry of each factor so that
-    no entry is locked at zero."""
+    with the scale of X (S drawn per column block, the same for any split of the columns
+    across the ``collective``'s processes). Zeros are then raised to 1% of the mean entry of
+    each factor so that no entry is locked at zero."""
     if init == "nndsvd":
-        A = nndsvd(Xop, k, rng)
+        A = nndsvd(Xop, k, rng, collective)
         if not (A > 0).any():
-            A = random_factor(Xop, k, rng)
+            A = random_factor(Xop, k, rng, collective)
         S = solve_layer(fortran(A, Xop.dtype), Xop, n_threads=n_threads)[0]
     else:
-        A = random_factor(Xop, k, rng)
-        S = random_factor(Xop.transpose(), k, rng).T
+        A = random_factor(Xop, k, rng, collective)
+        start, stop, _ = collective.block(Xop.shape[1])
+        scale = np.sqrt(max(data_scale(Xop, collective), np.finfo(float).tiny) / k)
+        S = column_random(int(rng.integers(2**63)), start, stop, k).T * scale
+    total, count = collective.sum(float(np.sum(S)), float(S.size))
     tiny = np.finfo(float).tiny
     return (positive_fill(A, max(float(np.mean(A)), tiny)),
-            positive_fill(S, max(float(np.mean(S)), tiny)))
+            positive_fill(S, max(total / max(count, 1.0), tiny)))
 
 
 def _anls_converged(history, max_iter, tol):
@@ -61,9 +66,12 @@ def _anls_converged(history, max_iter, tol):
     return len(history) >= 2 and abs(history[-2] - history[-1]) <= tol * history[-2]
 
 
-def fit_nmf(Xop, k, *, solver, init, max_iter, tol, rng, n_threads, verbose=0):
+def fit_nmf(Xop, k, *, solver, init, max_iter, tol, rng, n_threads, verbose=0,
+            collective=None):
     """One NMF, as the estimators run it. Returns (A, S, history, converged) with history the
-    relative error after every iteration."""
+    relative error after every iteration. With a ``collective``, X and S are this process's
+    columns."""
+    collective = Local() if collective is None else collective
     callback = None
     if solver == "anls":
         if verbose:
@@ -71,17 +79,18 @@ def fit_nmf(Xop, k, *, solver, init, max_iter, tol, rng, n_threads, verbose=0):
                 print(f"NMF(anls) iteration {it}: relative error {state['error']:.6g}")
         A, S, history = nmf_anls(Xop, k, init=init, max_iter=max_iter, tol=tol,
                                  random_state=rng, n_threads=n_threads, callback=callback,
-                                 warn=False)
+                                 warn=False, comm=collective)
         return A, S, np.asarray(history), _anls_converged(history, max_iter, tol)
-    A0, S0 = mu_init(Xop, k, init, rng, n_threads)
-    xsq = Xop.sqnorm()
+    A0, S0 = mu_init(Xop, k, init, rng, n_threads, collective)
+    (xsq,) = collective.sum(Xop.sqnorm())
     scale = 2.0 / xsq if xsq > 0 else 0.0
     if verbose:
         def callback(it, A, S, obj):
             print(f"NMF(mu) iteration {it}: relative error {np.sqrt(obj * scale):.6g}")
     with blas_threads_for(Xop, k):
         A, S, history, converged = nmf_mu(Xop, k, A_init=A0, S_init=S0, max_iter=max_iter,
-                                          tol=tol, n_threads=n_threads, callback=callback)
+                                          tol=tol, n_threads=n_threads, callback=callback,
+                                          collective=collective)
     return A, S, np.sqrt(np.asarray(history[1:]) * scale), converged
 
 
@@ -137,11 +146,15 @@ class NMF(FixedBasisTransformMixin, BaseEstimator):
         Stop when the relative error ||X - A S||_F / ||X||_F changes by at most ``tol`` times
         its value in one iteration. 0 runs all ``max_iter`` iterations.
     random_state : None, int or numpy.random.Generator, default=None
-        Seeds "random" init and the sparse SVD of "nndsvd".
+        Seeds "random" init and the randomized SVD of "nndsvd" (on more than 2048 rows).
     verbose : int, default=0
         Print the relative error after every iteration when positive.
     n_threads : int, default=None
         Threads of the compiled core; None = OpenMP's maximum, negative counts down from it.
+    comm : mpi4py communicator, default=None
+        Data-parallel over MPI: each rank fits its own block of columns; ``A_``,
+        ``history_``, ``n_iter_`` and ``reconstruction_err_`` are then global and the same on
+        every rank, ``S_`` the rank's block. None: one process.
 
     Attributes
     ----------
@@ -189,10 +202,11 @@ class NMF(FixedBasisTransformMixin, BaseEstimator):
     """
 
     _parameter_constraints = {"n_components": [Interval("int", 1, None)],
-                              "solver": [Options(*SOLVERS)], **COMMON_CONSTRAINTS}
+                              "solver": [Options(*SOLVERS)], "comm": [None, "comm"],
+                              **COMMON_CONSTRAINTS}
 
     def __init__(self, n_components, *, solver="anls", init="nndsvd", max_iter=200, tol=1e-4,
-                 random_state=None, verbose=0, n_threads=None):
+                 random_state=None, verbose=0, n_threads=None, comm=None):
         self.n_components = n_components
         self.solver = solver
         self.init = init
@@ -201,6 +215,7 @@ class NMF(FixedBasisTransformMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.n_threads = n_threads
+        self.comm = comm
 
     def fit(self, X, y=None):
         """Fit the factorisation to X.
@@ -221,21 +236,23 @@ class NMF(FixedBasisTransformMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None):
         """Fit to X and return the coefficients ``S_`` (k x n)."""
-        Xop = check_data(X)
-        p = self._validate_params()
-        k = check_ranks_fit((p["n_components"],), Xop.shape, "n_components")[0]
+        collective, Xop, n = fit_data(X, self.comm)
+        p = agreed(collective, self._validate_params)
+        k = check_ranks_fit((p["n_components"],), (Xop.shape[0], n), "n_components")[0]
         n_threads = resolve_n_threads(p["n_threads"])
-        A, S, history, converged = fit_nmf(
-            Xop, k, solver=p["solver"], init=p["init"], max_iter=p["max_iter"], tol=p["tol"],
-            rng=check_random_state(p["random_state"]), n_threads=n_threads,
-            verbose=p["verbose"])
+        with abort_on_error(collective):
+            A, S, history, converged = fit_nmf(
+                Xop, k, solver=p["solver"], init=p["init"], max_iter=p["max_iter"],
+                tol=p["tol"], rng=check_random_state(p["random_state"]), n_threads=n_threads,
+                verbose=p["verbose"], collective=collective)
         if not converged and p["tol"] > 0:
             warn_not_converged(f"NMF(solver={p['solver']!r})", p["max_iter"], p["tol"])
         self.A_ = np.asarray(A)
         self.S_ = np.asarray(S)
         self.history_ = history
         self.n_iter_ = len(history)
-        self.reconstruction_err_ = reconstruction_error(Xop, [self.A_], self.S_, n_threads)
+        self.reconstruction_err_ = reconstruction_error(Xop, [self.A_], self.S_, n_threads,
+                                                        collective=collective)
         self.n_features_in_ = Xop.shape[0]
         return self.S_
 

@@ -4,7 +4,9 @@ import numpy as np
 
 from .._utils.estimator import BaseEstimator, check_random_state
 from .._utils.params import Interval, check_ranks_fit
-from ..layer import as_operand, check_matrix, check_shape, fortran, resolve_n_threads, solve_layer
+from .._utils.collective import Local
+from ..layer import (as_operand, check_matrix, check_shape, fortran, gram, resolve_n_threads,
+                     solve_gram)
 from ..multilayer import LabelTermMixin, check_data, prepare_labels, reconstruction_error
 from ._mu import ssnmf_mu
 from ._nmf import (COMMON_CONSTRAINTS, FixedBasisTransformMixin, mu_init, positive_fill,
@@ -13,38 +15,44 @@ from ._nmf import (COMMON_CONSTRAINTS, FixedBasisTransformMixin, mu_init, positi
 __all__ = ["SSNMF"]
 
 
-def classifier_init(S, Y, weights, n_threads):
-    """B >= 0 (c x k) minimising ||(Y - B S) diag(weights)||, by the core's NNLS, with zeros
-    raised for the multiplicative updates."""
+def classifier_init(S, Y, weights, n_threads, collective):
+    """B >= 0 (c x k) minimising ||(Y - B S) diag(weights)||, by the core's NNLS on the Gram
+    matrix S W S^T and right-hand side S W Y^T (sums over every process's columns), with
+    zeros raised for the multiplicative updates."""
     cols = np.flatnonzero(weights > 0)
-    Sk = S[:, cols] * weights[cols]
-    Yk = Y[:, cols] * weights[cols]
-    Bt = solve_layer(fortran(Sk.T, np.float64), as_operand(np.ascontiguousarray(Yk.T)),
-                     n_threads=n_threads)[0]
+    Skt = fortran((S[:, cols] * weights[cols]).T, np.float64)
+    Ykt = as_operand(np.ascontiguousarray((Y[:, cols] * weights[cols]).T))
+    G, C = collective.sum(gram(Skt, n_threads), Ykt.tdot(Skt, n_threads))
+    Bt = solve_gram(np.asfortranarray(G), fortran(C, np.float64), n_threads=n_threads)[0]
     B = Bt.T
     return positive_fill(B, max(float(np.mean(B)), 1e-12))
 
 
-def label_scale(data_sqnorm, weights):
+def label_scale(data_sqnorm, weights, collective=None):
     """The factor that turns the normalised ``lam`` into the raw weight of the label term:
-    ½||Z - AS||^2/||Z||^2 + lam ½||.||^2/n_known  ∝  ½||Z - AS||^2 + lam * scale * ½||.||^2."""
-    return data_sqnorm / max(float(np.sum(weights * weights)), 1.0)
+    ½||Z - AS||^2/||Z||^2 + lam ½||.||^2/n_known  ∝  ½||Z - AS||^2 + lam * scale * ½||.||^2.
+    ``data_sqnorm`` is over all processes' columns; ``weights`` this process's."""
+    (known,) = (Local() if collective is None else collective).sum(float(np.sum(weights**2)))
+    return data_sqnorm / max(known, 1.0)
 
 
 def fit_ssnmf(Xop, k, *, Y, weights, lam, init, max_iter, tol, rng, n_threads, mask=None,
-              A_init=None, S_init=None, verbose=0):
+              A_init=None, S_init=None, verbose=0, collective=None):
     """One SSNMF fit with the normalised ``lam``. Returns (A, B, S, history (n_iter x 2: the
-    normalised data and label terms), converged)."""
+    normalised data and label terms), converged). With a ``collective``, X, Y, weights and S
+    are this process's columns."""
+    collective = Local() if collective is None else collective
     if mask is None:
         data_sq = Xop.sqnorm()
     else:
         WX = mask * Xop.matrix
         data_sq = float(np.vdot(WX, WX))
+    (data_sq,) = collective.sum(data_sq)
     data_sq = max(data_sq, np.finfo(float).tiny)
-    scale = label_scale(data_sq, weights)
+    scale = label_scale(data_sq, weights, collective)
     if A_init is None:
-        A_init, S_init = mu_init(Xop, k, init, rng, n_threads)
-    B_init = classifier_init(S_init, Y, weights, n_threads)
+        A_init, S_init = mu_init(Xop, k, init, rng, n_threads, collective)
+    B_init = classifier_init(S_init, Y, weights, n_threads, collective)
     callback = None
     if verbose:
         def callback(it, A, B, S, obj):
@@ -52,7 +60,7 @@ def fit_ssnmf(Xop, k, *, Y, weights, lam, init, max_iter, tol, rng, n_threads, m
     A, B, S, history, converged = ssnmf_mu(
         Xop, k, Y=Y, weights=weights, lam=lam * scale, A_init=A_init, S_init=S_init,
         B_init=B_init, max_iter=max_iter, tol=tol, n_threads=n_threads, mask=mask,
-        callback=callback)
+        callback=callback, collective=collective)
     history = np.asarray(history[1:]).reshape(-1, 2) / np.array([data_sq, data_sq / scale])
     return A, B, S, history, converged
 

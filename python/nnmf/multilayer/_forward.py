@@ -3,12 +3,15 @@ on it: ``transform``, ``topic_matrices`` and the reconstruction error."""
 
 import numbers
 
+from .._utils.collective import agreed, as_collective
 from .._utils.estimator import check_is_fitted
+from .._utils.params import check_param
 from .._utils.linalg import chain, fit_sq, prefix_chains, relative_error
 from ..layer import Operand, as_operand, gram, resolve_n_threads, solve_layer
 from ..layer._validation import fortran, tall
 
-__all__ = ["forward", "reconstruction_error", "check_data", "check_rows", "check_layer",
+__all__ = ["forward", "reconstruction_error", "check_data", "fit_data", "check_rows",
+           "check_layer",
            "MultilayerMixin"]
 
 
@@ -35,9 +38,10 @@ def forward(As, Xop, n_threads, *, init=None, dtype=None):
     return Ss, C0, Gs
 
 
-def reconstruction_error(Xop, As, S, n_threads, *, C0=None, G0=None):
+def reconstruction_error(Xop, As, S, n_threads, *, C0=None, G0=None, collective=None):
     """||X - A_0 ... A_L S||_F / ||X||_F without an m x n matrix; C0 = A_0^T X and
-    G0 = A_0^T A_0 when the caller has them (from :func:`forward`)."""
+    G0 = A_0^T A_0 when the caller has them (from :func:`forward`). With a ``collective``,
+    X and S are this process's columns and the error is over every process's."""
     A0 = As[0]
     if C0 is None:
         C0 = Xop.tdot(tall(A0, Xop.dtype), n_threads)
@@ -46,12 +50,25 @@ def reconstruction_error(Xop, As, S, n_threads, *, C0=None, G0=None):
     f64 = [M.astype("float64", copy=False) for M in (C0, S)]
     Q = chain([A.astype("float64", copy=False) for A in As[1:]])
     Xsq = Xop.sqnorm()
-    return relative_error(fit_sq(Xsq, f64[0], G0, Q, f64[1])[0], Xsq)
+    fit = fit_sq(Xsq, f64[0], G0, Q, f64[1])[0]
+    if collective is not None:
+        fit, Xsq = collective.sum(fit, Xsq)
+    return relative_error(fit, Xsq)
 
 
 def check_data(X):
     """X as a nonnegative Operand (dense or sparse, never densified)."""
     return as_operand(X, "X", nonnegative=True)
+
+
+def fit_data(X, comm):
+    """What a fit starts from: (collective, Xop, n) with the fit's collective for ``comm``
+    (an mpi4py communicator or None), this process's columns of X as a nonnegative Operand
+    (checked on every process; a bad block on one raises on all) and the number of columns
+    of all processes."""
+    collective = as_collective(check_param(comm, "comm", [None, "comm"]))
+    Xop = agreed(collective, lambda: check_data(X))
+    return collective, Xop, collective.block(Xop.shape[1])[2]
 
 
 def check_rows(Xop, m):

@@ -11,21 +11,29 @@ from ._forward import reconstruction_error
 __all__ = ["LabelTermMixin", "prepare_labels", "prepare_optional_labels"]
 
 
-def prepare_labels(y, n, label_mask):
+def prepare_labels(y, n, label_mask, collective=None):
     """Labels for n training columns -> (classes, codes, Y (c x n one-hot, zero columns where
-    unknown), weights (n,), 1.0 where known)."""
-    classes, codes, known = check_labels(y, n, label_mask)
+    unknown), weights (n,), 1.0 where known). With a ``collective``, the classes are agreed
+    across its processes (each passing its own columns' labels)."""
+    classes, codes, known = check_labels(y, n, label_mask, collective=collective)
     return classes, codes, one_hot(codes, classes.size), known.astype(np.float64)
 
 
-def prepare_optional_labels(y, n, label_mask):
+def prepare_optional_labels(y, n, label_mask, collective=None):
     """:func:`prepare_labels` for an estimator whose labels are optional: None when y is None
-    (a ``label_mask`` without y is an error)."""
-    if y is None:
+    (a ``label_mask`` without y is an error); every process of a ``collective`` must give
+    labels, or none."""
+    with_labels = y is not None
+    if collective is not None and collective.distributed:
+        given = collective.allgather(with_labels)
+        if len(set(given)) > 1:
+            raise ValueError(f"labels y were given on ranks {[r for r, g in enumerate(given) if g]}"
+                             " only: give every rank its columns' labels (-1 where unknown)")
+    if not with_labels:
         if label_mask is not None:
             raise ValueError("label_mask was given without labels y")
         return None
-    return prepare_labels(y, n, label_mask)
+    return prepare_labels(y, n, label_mask, collective)
 
 
 def class_scores_to_proba(Z):

@@ -7,12 +7,14 @@ import warnings
 
 import numpy as np
 
+from .._utils.collective import abort_on_error, agreed
 from .._utils.estimator import BaseEstimator, check_random_state
+from .._utils.linalg import relative_error
 from .._utils.params import RANKS, Interval, Options
 from ..exceptions import ConvergenceWarning
-from ..layer import Operand, as_operand, blas_threads_for, check_matrix, check_shape, fortran, \
+from ..layer import Operand, blas_threads_for, check_matrix, check_shape, fortran, \
     resolve_n_threads
-from ..multilayer import (LabelTermMixin, MultilayerMixin, class_scores_to_proba, forward,
+from ..multilayer import (LabelTermMixin, MultilayerMixin, class_scores_to_proba, fit_data, forward,
                           layerwise_nmf, prepare_optional_labels, reconstruction_error)
 from ..multilayer._anls import random_factor
 from . import _losses
@@ -38,28 +40,33 @@ def _progress_bar(total):
 class _Problem:
     """The training data and the fixed parts of the objective: normalisations, labels,
     missing-entry mask. ``batch(idx)`` cuts a mini-batch of columns (None: all)."""
-    Xop: Operand
+    Xop: Operand                        # this process's columns
     Xsq: float                          # ||X||^2 on the observed entries: data term's scale
     lam: float
-    labels: Optional[tuple] = None      # (classes, codes, Y one-hot, weights)
+    collective: object
+    start: int = 0                      # where this process's columns sit among all n
+    n: int = 0                          # the columns of all processes
+    labels: Optional[tuple] = None      # (classes, codes, Y one-hot, weights), local columns
+    n_known: float = 0.0                # labelled columns of all processes
     mask: Optional[np.ndarray] = None   # 0/1 observed entries (dense)
     Xd: Optional[np.ndarray] = None     # X densified, only with a mask
 
-    @property
-    def n(self):
-        return self.Xop.shape[1]
-
     def batch(self, idx):
+        """The mini-batch of the global columns ``idx`` (sorted; None: all), as the part this
+        process holds, scaled to estimate the whole objective."""
         sub = idx is not None
+        frac = self.n / (len(idx) if sub else self.n)
+        if sub:
+            mine = idx[(idx >= self.start) & (idx < self.start + self.Xop.shape[1])]
+            idx = mine - self.start
         cut = (lambda M: M[:, idx]) if sub else (lambda M: M)
         bop = self.Xop.columns(idx) if sub else self.Xop
-        frac = self.n / (len(idx) if sub else self.n)
         b = Batch(bop, idx, bop.sqnorm(), frac / self.Xsq, 0.0)
         if self.mask is not None:
             b.mask, b.X = cut(self.mask), cut(self.Xd)
         if self.labels is not None:
             _, _, Y, weights = self.labels
-            b.sup_scale = frac * self.lam / float(weights.sum())
+            b.sup_scale = frac * self.lam / self.n_known
             b.Y = cut(Y)
             b.weights = weights[idx] if sub else weights
         return b
@@ -223,12 +230,13 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         "verbose": ["verbose"],
         "n_threads": [None, "n_threads"],
         "callback": [None, "callable"],
+        "comm": [None, "comm"],
     }
 
     def __init__(self, ranks, *, loss="reconstruction", lam=1.0,
                  classification_loss="cross_entropy", optimizer="armijo", learning_rate=None,
                  max_iter=500, tol=1e-5, batch_size=None, init="hierarchical",
-                 random_state=None, verbose=False, n_threads=None, callback=None):
+                 random_state=None, verbose=False, n_threads=None, callback=None, comm=None):
         self.ranks = ranks
         self.loss = loss
         self.lam = lam
@@ -243,6 +251,7 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         self.verbose = verbose
         self.n_threads = n_threads
         self.callback = callback
+        self.comm = comm
 
     def _check_params(self, shape):
         """The validated parameters, with the checks that depend on X's shape."""
@@ -262,27 +271,28 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         return p
 
     def _fit(self, X, y, label_mask, X_mask):
-        Xop = as_operand(X, nonnegative=True)
-        p = self._check_params(Xop.shape)
-        with blas_threads_for(Xop, p["ranks"][0]):
-            self._train(Xop, p, y, label_mask, X_mask)
+        collective, Xop, n = fit_data(X, self.comm)
+        p = agreed(collective, lambda: self._check_params((Xop.shape[0], n)))
+        problem = self._problem(Xop, p, y, label_mask, X_mask, collective)  # agreed errors
+        with blas_threads_for(Xop, p["ranks"][0]), abort_on_error(collective):
+            self._train(problem, p)
 
     # ---------------------------------------------------------------------------------
     # training: the problem, the starting point, the loop, the fitted attributes
-    def _train(self, Xop, p, y, label_mask, X_mask):
+    def _train(self, problem, p):
+        Xop, collective = problem.Xop, problem.collective
         n_threads = resolve_n_threads(p["n_threads"])
         rng = check_random_state(p["random_state"])
-        problem = self._problem(Xop, p, y, label_mask, X_mask)
         supervised = problem.labels is not None
-        As, Ss = self._initial_factors(Xop, p["ranks"], rng, n_threads)
+        As, Ss = self._initial_factors(Xop, p["ranks"], rng, n_threads, collective)
         # In the data's dtype (a float32 fit steps in float32), row-major: the layout of the
         # gradients the core returns and of its sparse products
         params = [np.ascontiguousarray(A, dtype=Xop.dtype) for A in As]
         if supervised:
             _, _, Y, weights = problem.labels
-            params.append(_initial_classifier(Ss[-1], Y, weights))
+            params.append(_initial_classifier(Ss[-1], Y, weights, collective))
         net = Network(len(As), loss=p["loss"], classification_loss=p["classification_loss"],
-                      n_threads=n_threads, dtype=Xop.dtype)
+                      n_threads=n_threads, dtype=Xop.dtype, collective=collective)
         full = p["batch_size"] is None or p["batch_size"] >= problem.n
         opt = make_optimizer(p["optimizer"], [True] * len(As) + [False] * supervised,
                              p["learning_rate"],
@@ -302,34 +312,41 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
             raise interrupted
         self._warn_ending(run.ending)
 
-    def _problem(self, Xop, p, y, label_mask, X_mask):
-        m, n = Xop.shape
-        labels = prepare_optional_labels(y, n, label_mask)
+    def _problem(self, Xop, p, y, label_mask, X_mask, collective):
+        m, n_local = Xop.shape
+        labels = prepare_optional_labels(y, n_local, label_mask, collective)
         if labels is not None and not p["lam"] > 0:
             raise ValueError("lam must be positive for a supervised fit (y given)")
-        problem = _Problem(Xop, Xop.sqnorm(), p["lam"], labels)
-        if X_mask is not None:
+        start, _, n = collective.block(n_local)
+        problem = _Problem(Xop, Xop.sqnorm(), p["lam"], collective, start, n, labels)
+
+        def check_mask():
             mask = check_matrix(X_mask, "X_mask")
-            check_shape(mask.shape, (m, n), "X_mask", "like X")
+            check_shape(mask.shape, (m, n_local), "X_mask", "like X")
             if not np.isin(mask, (0, 1)).all():
                 raise ValueError("X_mask must hold only 0 and 1 (or booleans)")
-            problem.mask = mask.astype(np.float64)
+            return mask.astype(np.float64)
+
+        if X_mask is not None:
+            problem.mask = agreed(collective, check_mask)
             problem.Xd = Xop.matrix.toarray() if Xop.is_sparse else np.asarray(Xop.matrix)
             problem.Xsq = float(np.vdot(problem.mask * problem.Xd, problem.mask * problem.Xd))
+        problem.Xsq, problem.n_known = collective.sum(
+            problem.Xsq, 0.0 if labels is None else float(labels[3].sum()))
         if problem.Xsq <= 0:
             raise ValueError("X is all zeros (on its observed entries): nothing to factorise")
         return problem
 
-    def _initial_factors(self, Xop, ranks, rng, n_threads):
+    def _initial_factors(self, Xop, ranks, rng, n_threads, collective):
         """The starting A's, as ``init`` says, and the S's of the forward pass at them."""
         if isinstance(self.init, str) and self.init == "hierarchical":
             As, Ss = layerwise_nmf(Xop, ranks, init="nndsvd", random_state=rng,
-                                   n_threads=n_threads, warn=False)
+                                   n_threads=n_threads, warn=False, comm=collective)
             return [fortran(A, Xop.dtype) for A in As], [fortran(S, Xop.dtype) for S in Ss]
         if isinstance(self.init, str):  # "random": each layer scaled to the one below
             As, Ss, Z = [], [], Xop
             for k in ranks:
-                As.append(fortran(random_factor(Z, k, rng), Xop.dtype))
+                As.append(fortran(random_factor(Z, k, rng, collective), Xop.dtype))
                 Ss.append(forward(As[-1:], Z, n_threads)[0][0])
                 Z = Operand.trusted(Ss[-1])
             return As, Ss
@@ -337,12 +354,16 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         if len(init) != len(ranks):
             raise ValueError(f"init has {len(init)} matrices, expected one per layer "
                              f"({len(ranks)})")
-        As, prev = [], Xop.shape[0]
-        for l, (A, k) in enumerate(zip(init, ranks)):
-            A = check_matrix(A, f"init[{l}]", nonnegative=True)
-            check_shape(A.shape, (prev, k), f"init[{l}]", "k_{l-1} x k_l")
-            As.append(fortran(A, Xop.dtype))
-            prev = k
+        def check_init():
+            As, prev = [], Xop.shape[0]
+            for l, (A, k) in enumerate(zip(init, ranks)):
+                A = check_matrix(A, f"init[{l}]", nonnegative=True)
+                check_shape(A.shape, (prev, k), f"init[{l}]", "k_{l-1} x k_l")
+                As.append(fortran(A, Xop.dtype))
+                prev = k
+            return As
+
+        As = agreed(collective, check_init)
         return As, forward(As, Xop, n_threads)[0]
 
     def _loop(self, net, opt, run, problem, rng, full):
@@ -362,7 +383,8 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
                     bar.update(1)
                     bar.set_postfix(loss=f"{run.value:.4g}",
                                     err=f"{record['reconstruction_err']:.4g}")
-                if self.callback is not None and self._notify(it, record, net, run) is False:
+                if self.callback is not None and problem.collective.any(
+                        self._notify(it, record, net, run) is False):
                     run.ending = "callback"
                     return
                 losses = run.history["loss"]
@@ -392,38 +414,39 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         ctx = run.ctx
         return {"loss": run.value, "data": ctx.data, "supervision": ctx.supervision,
                 "reconstruction_err": ctx.rel_err,
-                "accuracy": _accuracy(ctx.B, ctx.Ss[-1], problem.labels)}
+                "accuracy": _accuracy(ctx.B, ctx.Ss[-1], problem.labels, problem.collective)}
 
     def _epoch(self, net, opt, run, problem, rng):
         """One pass over shuffled mini-batches, warm-starting each from (and updating) the
         stored S's of its columns. Returns the epoch's estimates: batch values weighted by
         batch size."""
         n = problem.n
-        order = rng.permutation(n)
+        order = rng.permutation(n)  # one global order: every process draws the same
         totals = dict.fromkeys(("loss", "data", "supervision"), 0.0)
         err_sq = xsq = correct = labelled = 0.0
         for start in range(0, n, self.batch_size):
             idx = np.sort(order[start:start + self.batch_size])
             batch = problem.batch(idx)
-            init = [S[:, idx] for S in run.store]
+            init = [S[:, batch.idx] for S in run.store]
             value, ctx = net.evaluate(run.params, batch, init)
             step = opt.step(run.params, value, net.gradient(ctx),
                             lambda q: net.evaluate(q, batch, init))
             run.params = step.params
             for S, Sb in zip(run.store, (step.context or ctx).Ss):
-                S[:, idx] = Sb
+                S[:, batch.idx] = Sb
             frac = len(idx) / n
             totals["loss"] += frac * value
             totals["data"] += frac * ctx.data
             totals["supervision"] += frac * ctx.supervision
-            err_sq += ctx.rel_err ** 2 * batch.Xsq
-            xsq += batch.Xsq
+            err_sq += ctx.fit_sq
+            xsq += ctx.Xsq
             if problem.labels is not None:
-                codes = problem.labels[1][idx]
+                codes = problem.labels[1][batch.idx]
                 pred = np.argmax(ctx.B @ ctx.Ss[-1], axis=0)
                 correct += float(np.sum((pred == codes) * batch.weights))
                 labelled += float(batch.weights.sum())
-        totals["reconstruction_err"] = float(np.sqrt(err_sq / xsq)) if xsq > 0 else 0.0
+        correct, labelled = problem.collective.sum(correct, labelled)
+        totals["reconstruction_err"] = relative_error(err_sq, xsq)
         totals["accuracy"] = correct / labelled if labelled > 0 else np.nan
         run.value = totals["loss"]
         return totals
@@ -450,7 +473,8 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
                          for key, values in run.history.items()}
         self.n_iter_ = len(self.history_["loss"])
         self.reconstruction_err_ = reconstruction_error(Xop, self.A_, self.S_[-1], n_threads,
-                                                        C0=C0, G0=Gs[0])
+                                                        C0=C0, G0=Gs[0],
+                                                        collective=problem.collective)
         if problem.labels is not None:
             self._set_transduction(self.S_[-1])
 
@@ -540,21 +564,24 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         return -self._transform_error(X)
 
 
-def _initial_classifier(SL, Y, weights):
+def _initial_classifier(SL, Y, weights, collective):
     """Least-squares B on the labelled columns: min ||(Y - B S_L) W||^2 (+ tiny ridge)."""
     S = SL.astype(np.float64) * weights
-    G = S @ S.T
+    G, SYt = collective.sum(S @ S.T, S @ Y.T)
     ridge = 1e-8 * max(np.trace(G), np.finfo(float).tiny) / max(G.shape[0], 1)
-    return np.linalg.solve(G + ridge * np.eye(G.shape[0]), S @ Y.T).T
+    return np.linalg.solve(G + ridge * np.eye(G.shape[0]), SYt).T
 
 
-def _accuracy(B, SL, labels):
-    """Accuracy of argmax B S_L on the labelled columns (NaN when unsupervised)."""
+def _accuracy(B, SL, labels, collective):
+    """Accuracy of argmax B S_L on the labelled columns of every process (NaN when
+    unsupervised)."""
     if labels is None:
         return np.nan
     _, codes, _, weights = labels
     known = weights > 0
-    return float(np.mean(np.argmax(B @ SL, axis=0)[known] == codes[known]))
+    correct, labelled = collective.sum(
+        float(np.sum(np.argmax(B @ SL, axis=0)[known] == codes[known])), float(known.sum()))
+    return correct / labelled
 
 
 def _read_only(M):

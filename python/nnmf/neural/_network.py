@@ -17,6 +17,7 @@ from typing import Optional
 
 import numpy as np
 
+from .._utils.collective import Local
 from .._utils.linalg import chain, fit_sq, relative_error
 from ..layer import Operand, fortran, vjp_layer
 from ..multilayer import forward
@@ -54,6 +55,8 @@ class Context:
     rel_err: float
     term: _losses.DataTerm
     sup_grads: Optional[tuple]
+    fit_sq: float = 0.0              # ||X_b - A_0 ... A_L S_L||^2 over all ranks' columns
+    Xsq: float = 0.0                 # ||X_b||^2 over all ranks' columns
 
 
 class Network:
@@ -61,14 +64,21 @@ class Network:
 
     The parameters are the layer's layout (see :mod:`nnmf.layer`): every A in ``dtype`` and
     contiguous (the estimator makes them row-major, the order of the gradients the core
-    returns), the classifier B float64; the S's stay as the core returns them."""
+    returns), the classifier B float64; the S's stay as the core returns them.
 
-    def __init__(self, n_layers, *, loss, classification_loss, n_threads, dtype):
+    With a ``collective`` over several processes, each holds some of the columns: the
+    objective and every gradient are sums over columns, so each process evaluates its own
+    and one sum across processes per evaluation (the loss terms) and per gradient (all
+    blocks in one message) makes them global, identical on every process."""
+
+    def __init__(self, n_layers, *, loss, classification_loss, n_threads, dtype,
+                 collective=None):
         self.n_layers = n_layers
         self.loss = loss
         self.classification_loss = classification_loss
         self.n_threads = n_threads
         self.dtype = np.dtype(dtype)
+        self.collective = Local() if collective is None else collective
 
     # -- objective -----------------------------------------------------------------------
     def split(self, params):
@@ -101,9 +111,9 @@ class Network:
         fit = term.fit_sq
         if fit is None:
             fit = fit_sq(batch.Xsq, C064, Gs[0], chain(As64[1:]), Ss64[-1])[0]
-        rel_err = relative_error(fit, batch.Xsq)
-        return data + sup, Context(As, B, Ss, C0, Gs, batch, data + sup, data, sup, rel_err,
-                                   term, sup_grads)
+        data, sup, fit, xsq = self.collective.sum(data, sup, fit, batch.Xsq)
+        return data + sup, Context(As, B, Ss, C0, Gs, batch, data + sup, data, sup,
+                                   relative_error(fit, xsq), term, sup_grads, fit, xsq)
 
     # -- gradient ------------------------------------------------------------------------
     def gradient(self, ctx):
@@ -143,4 +153,4 @@ class Network:
         grads[0] = g0
         if gB is not None:
             grads.append(gB)
-        return grads
+        return self.collective.sum(*grads)

@@ -60,6 +60,17 @@ def _norm(arrays):
     return float(np.sqrt(sum(np.vdot(a, a) for a in arrays)))
 
 
+def _without_idle_blocks(caps, params, grads, share=1e-6):
+    """Scales for a first step: a block whose first-order share of the decrease,
+    ||p_b|| ||g_b||, is below ``share`` of the largest block's stays put (scale 0). Such a
+    block starts at its optimum (the classifier B, fitted by least squares to the starting
+    factors): its gradient is left at cancellation level, whose direction is rounding noise
+    that the norm scaling would blow up to a full step."""
+    weight = [float(np.linalg.norm(p)) * float(np.linalg.norm(g)) for p, g in zip(params, grads)]
+    top = max(weight, default=0.0)
+    return [c if w > share * top else 0.0 for c, w in zip(caps, weight)]
+
+
 class ArmijoPG:
     """Scaled projected gradient with Armijo backtracking along the projection arc.
 
@@ -103,6 +114,8 @@ class ArmijoPG:
     def _scales(self, params, grads):
         caps = [self._norm_ratio(p, g) for p, g in zip(params, grads)]
         if self.scaling != "bb" or self._prev is None:
+            if self._prev is None:
+                caps = _without_idle_blocks(caps, params, grads)
             return caps, self.eta
         D = []
         for p, g, (p0, g0), cap in zip(params, grads, zip(*self._prev), caps):

@@ -1,0 +1,83 @@
+"""Data-parallel fits over MPI equal the one-process fit: every configuration of
+tests/mpi/cases.py is fitted by `mpiexec -n P` for P = 1..4 (ranks may outnumber the cores)
+and compared with the same fit in this process. A failing rank ends the whole job with its
+message."""
+
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py", reason="mpi4py is not installed (the 'mpi' extra)")
+MPIEXEC = shutil.which("mpiexec")
+pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec on PATH (the 'mpi' extra)")
+
+HERE = Path(__file__).resolve().parent / "mpi"
+sys.path.insert(0, str(HERE))
+import cases  # noqa: E402
+
+
+def mpiexec(n, script, *args, timeout=120):
+    return subprocess.run([MPIEXEC, "-n", str(n), sys.executable, str(HERE / script), *args],
+                          capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
+
+
+@pytest.fixture(scope="module")
+def single_process():
+    """Every case fitted here, without a communicator."""
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, case in cases.CASES.items():
+            make, X, y, mask = case()
+            kwargs = {} if y is None else {"y": y, "label_mask": mask}
+            model = make(None).fit(X, **kwargs)
+            S = model.S_[-1] if isinstance(model.S_, list) else model.S_
+            out[name] = (cases.summary(model), np.asarray(S))
+    return out
+
+
+def _relative(a, b):
+    """max |a - b| / max |a|, NaN where both are NaN counting as equal."""
+    a, b = np.nan_to_num(a, nan=-1.0), np.nan_to_num(b, nan=-1.0)
+    scale = np.max(np.abs(a)) if a.size else 0.0
+    return np.max(np.abs(a - b)) / scale if scale > 0 else np.max(np.abs(a - b), initial=0.0)
+
+
+@pytest.mark.parametrize("ranks", [1, 2, 3, 4])
+def test_every_rank_count_gives_the_one_process_fit(tmp_path, single_process, ranks):
+    done = mpiexec(ranks, "fit_estimators.py", str(tmp_path / "fit"), ",".join(cases.CASES))
+    assert done.returncode == 0, done.stderr[-3000:]
+    files = [np.load(tmp_path / f"fit.{r}.npz") for r in range(ranks)]
+    for name, (expected, S) in single_process.items():
+        for key, value in expected.items():
+            for f in files:  # the replicated results: bitwise the same on every rank
+                np.testing.assert_array_equal(f[f"{name}/{key}"], files[0][f"{name}/{key}"])
+            got = files[0][f"{name}/{key}"]
+            assert got.shape == value.shape, (name, key)
+            tol = 0.0 if ranks == 1 else 1e-10   # one rank runs the same sums as no MPI
+            assert _relative(value, got) <= tol, (name, key, _relative(value, got))
+        # S_ is each rank's own columns, in order
+        S_ranks = np.concatenate([f[f"{name}/S"] for f in files], axis=1)
+        assert _relative(S, S_ranks) <= (0.0 if ranks == 1 else 1e-10), name
+
+
+def test_bad_input_on_one_rank_fails_every_rank():
+    done = mpiexec(2, "failing_rank.py", "bad-input", timeout=60)
+    assert done.returncode != 0
+    assert "rank 1: ValueError: X contains NaN or infinity" in done.stdout
+    assert "rank 0: CollectiveError: rank 1 of 2 failed: ValueError: X contains NaN" \
+        in done.stdout.replace("nnmf._utils.collective.", "")
+
+
+def test_an_error_in_training_aborts_the_job():
+    done = mpiexec(3, "failing_rank.py", "training", timeout=60)
+    assert done.returncode != 0
+    assert "rank 1 of 3 failed, aborting the MPI job: RuntimeError: rank 1 breaks at " \
+           "iteration 3" in done.stderr
+    assert "fitted" not in done.stdout

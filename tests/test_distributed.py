@@ -81,3 +81,26 @@ def test_an_error_in_training_aborts_the_job():
     assert "rank 1 of 3 failed, aborting the MPI job: RuntimeError: rank 1 breaks at " \
            "iteration 3" in done.stderr
     assert "fitted" not in done.stdout
+
+
+@pytest.mark.parametrize("writers,readers", [(2, 2), (2, 3)])
+def test_a_resumed_fit_equals_the_uninterrupted_one(tmp_path, writers, readers):
+    """Resumed by as many ranks as wrote the checkpoint, the fit continues exactly; by
+    another number, the S's are recomputed and the fit agrees up to rounding."""
+    path = str(tmp_path / "ck.npz")
+    for n, step in ((writers, "write"), (readers, "resume")):
+        done = mpiexec(n, "checkpoint_resume.py", path, step)
+        assert done.returncode == 0, done.stderr[-3000:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from nnmf.datasets import load_synthetic_noise
+        import nnmf
+
+        d = load_synthetic_noise()
+        whole = nnmf.NeuralNMF((9, 4), random_state=0, tol=0, max_iter=14).fit(
+            d.X, d.labels["middle"], label_mask=d.known[40])
+    got = np.load(path + ".result.npz")
+    tol = 1e-10 if writers == readers else 1e-8
+    for key, value in (("A0", whole.A_[0]), ("A1", whole.A_[1]), ("B", whole.B_),
+                       ("loss", whole.history_["loss"])):
+        assert _relative(value, got[key]) <= tol, (key, _relative(value, got[key]))

@@ -15,7 +15,7 @@ its compiled core), ``nnmf.datasets`` (the paper's data, planted corpora).
 import importlib
 
 from ._version import __version__
-from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
+from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError, Terminated
 
 _EXPORTS = {
     "NeuralNMF": "neural",
@@ -33,7 +33,7 @@ _SUBPACKAGES = ("layer", "multilayer", "neural", "baselines", "topics", "dataset
                 "experiments", "cli", "distributed")
 
 __all__ = ["__version__", "ConvergenceWarning", "InvalidParameterError", "NotFittedError",
-           *_EXPORTS]
+           "Terminated", *_EXPORTS]
 
 
 def __getattr__(name):

@@ -1,6 +1,6 @@
 """Warnings and errors raised by nnmf."""
 
-__all__ = ["ConvergenceWarning", "InvalidParameterError", "NotFittedError"]
+__all__ = ["ConvergenceWarning", "InvalidParameterError", "NotFittedError", "Terminated"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -21,4 +21,12 @@ class InvalidParameterError(ValueError, TypeError):
     """A parameter of the wrong type or out of range; the message names it and what it takes.
 
     Subclasses both ``ValueError`` and ``TypeError``, like scikit-learn's.
+    """
+
+
+class Terminated(Exception):
+    """A fit stopped by SIGTERM, the signal a batch scheduler (Slurm) sends before it kills a
+    job. The fit ends at the end of its current iteration: the model holds the best
+    parameters met so far, and a fit with ``checkpoint=`` has written its last checkpoint,
+    from which ``fit(..., resume=...)`` continues.
     """

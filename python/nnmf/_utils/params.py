@@ -9,6 +9,7 @@ value that fits none raises :class:`~nnmf.exceptions.InvalidParameterError`, bot
 """
 
 import numbers
+import os
 
 import numpy as np
 
@@ -109,6 +110,7 @@ _NAMED = {
                        lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
                        and v != 0, int),
     "list": _Kind("a list of arrays", lambda v: isinstance(v, (list, tuple))),
+    "path": _Kind("a path (str or os.PathLike)", lambda v: isinstance(v, (str, os.PathLike))),
     "comm": _Kind("an mpi4py communicator",
                   lambda v: hasattr(v, "Get_rank") and hasattr(v, "Reduce")),
 }

@@ -1,7 +1,10 @@
 """The Neural NMF estimator: hierarchical NMF whose factors are trained end to end by
 backpropagation through the NNLS layers."""
 
+import contextlib
 from dataclasses import dataclass
+import signal
+import threading
 from typing import Optional
 import warnings
 
@@ -11,13 +14,14 @@ from .._utils.collective import abort_on_error, agreed
 from .._utils.estimator import BaseEstimator, check_random_state
 from .._utils.linalg import relative_error
 from .._utils.params import RANKS, Interval, Options
-from ..exceptions import ConvergenceWarning
-from ..layer import Operand, blas_threads_for, check_matrix, check_shape, fortran, \
-    resolve_n_threads
+from ..exceptions import ConvergenceWarning, Terminated
+from ..layer import (Operand, blas_threads_for, check_matrix, check_shape, fortran, gram,
+                     resolve_n_threads)
 from ..multilayer import (LabelTermMixin, MultilayerMixin, class_scores_to_proba, fit_data, forward,
                           layerwise_nmf, prepare_optional_labels, reconstruction_error)
 from ..multilayer._anls import random_factor
 from . import _losses
+from ._checkpoint import read_checkpoint, read_stored_S, write_checkpoint
 from ._network import Batch, Network
 from ._optim import OPTIMIZERS, make_optimizer
 
@@ -82,7 +86,9 @@ class _Progress:
     best_params: Optional[list] = None
     ctx: object = None                  # full batch: the evaluated current point
     value: float = np.nan
-    ending: str = "max_iter"            # "tol", "callback", "stalled", "stalled at start"
+    iteration: int = 0                  # iterations (epochs) done
+    ending: str = "max_iter"            # "tol", "callback", "stalled", "stalled at start",
+    #                                     "terminated"
 
 
 class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
@@ -231,12 +237,15 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         "n_threads": [None, "n_threads"],
         "callback": [None, "callable"],
         "comm": [None, "comm"],
+        "checkpoint": [None, "path"],
+        "checkpoint_every": [Interval("int", 1, None)],
     }
 
     def __init__(self, ranks, *, loss="reconstruction", lam=1.0,
                  classification_loss="cross_entropy", optimizer="armijo", learning_rate=None,
                  max_iter=500, tol=1e-5, batch_size=None, init="hierarchical",
-                 random_state=None, verbose=False, n_threads=None, callback=None, comm=None):
+                 random_state=None, verbose=False, n_threads=None, callback=None, comm=None,
+                 checkpoint=None, checkpoint_every=10):
         self.ranks = ranks
         self.loss = loss
         self.lam = lam
@@ -252,6 +261,8 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         self.n_threads = n_threads
         self.callback = callback
         self.comm = comm
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
 
     def _check_params(self, shape):
         """The validated parameters, with the checks that depend on X's shape."""
@@ -270,42 +281,47 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
                         f"{ranks[l]} > {ranks[l - 1]}); use init='random' or give A's")
         return p
 
-    def _fit(self, X, y, label_mask, X_mask):
+    def _fit(self, X, y, label_mask, X_mask, resume=None):
         collective, Xop, n = fit_data(X, self.comm)
         p = agreed(collective, lambda: self._check_params((Xop.shape[0], n)))
         problem = self._problem(Xop, p, y, label_mask, X_mask, collective)  # agreed errors
         with blas_threads_for(Xop, p["ranks"][0]), abort_on_error(collective):
-            self._train(problem, p)
+            self._train(problem, p, resume)
 
     # ---------------------------------------------------------------------------------
     # training: the problem, the starting point, the loop, the fitted attributes
-    def _train(self, problem, p):
+    def _train(self, problem, p, resume):
         Xop, collective = problem.Xop, problem.collective
         n_threads = resolve_n_threads(p["n_threads"])
         rng = check_random_state(p["random_state"])
         supervised = problem.labels is not None
-        As, Ss = self._initial_factors(Xop, p["ranks"], rng, n_threads, collective)
-        # In the data's dtype (a float32 fit steps in float32), row-major: the layout of the
-        # gradients the core returns and of its sparse products
-        params = [np.ascontiguousarray(A, dtype=Xop.dtype) for A in As]
-        if supervised:
-            _, _, Y, weights = problem.labels
-            params.append(_initial_classifier(Ss[-1], Y, weights, collective))
-        net = Network(len(As), loss=p["loss"], classification_loss=p["classification_loss"],
+        L = len(p["ranks"])
+        net = Network(L, loss=p["loss"], classification_loss=p["classification_loss"],
                       n_threads=n_threads, dtype=Xop.dtype, collective=collective)
         full = p["batch_size"] is None or p["batch_size"] >= problem.n
-        opt = make_optimizer(p["optimizer"], [True] * len(As) + [False] * supervised,
+        opt = make_optimizer(p["optimizer"], [True] * L + [False] * supervised,
                              p["learning_rate"],
                              batch_fraction=1.0 if full else p["batch_size"] / problem.n,
                              n_threads=n_threads)
-        run = _Progress(params, [np.asfortranarray(S) for S in Ss],
-                        {key: [] for key in _HISTORY_KEYS}, best_params=params)
+        if resume is None:
+            As, Ss = self._initial_factors(Xop, p["ranks"], rng, n_threads, collective)
+            # In the data's dtype (a float32 fit steps in float32), row-major: the layout of
+            # the gradients the core returns and of its sparse products
+            params = [np.ascontiguousarray(A, dtype=Xop.dtype) for A in As]
+            if supervised:
+                _, _, Y, weights = problem.labels
+                params.append(_initial_classifier(Ss[-1], Y, weights, collective))
+            run = _Progress(params, [np.asfortranarray(S) for S in Ss],
+                            {key: [] for key in _HISTORY_KEYS}, best_params=params)
+        else:
+            run = self._resume(resume, net, opt, rng, problem, p, full)
         self.n_features_in_ = Xop.shape[0]
         self.classes_ = problem.labels[0] if supervised else None
         interrupted = None
         try:
-            self._loop(net, opt, run, problem, rng, full)
-        except KeyboardInterrupt as exc:
+            with _sigterm_flag() as terminated:
+                self._loop(net, opt, run, problem, rng, full, terminated)
+        except (KeyboardInterrupt, Terminated) as exc:
             interrupted = exc
         self._finalize(net, run, problem, n_threads)
         if interrupted is not None:
@@ -366,17 +382,21 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         As = agreed(collective, check_init)
         return As, forward(As, Xop, n_threads)[0]
 
-    def _loop(self, net, opt, run, problem, rng, full):
-        """Iterate until max_iter, the tolerance, the callback or a stall ends the run."""
+    def _loop(self, net, opt, run, problem, rng, full, terminated):
+        """Iterate until max_iter, the tolerance, the callback, a stall or a SIGTERM ends the
+        run; checkpoint as asked."""
         bar = _progress_bar(self.max_iter) if self.verbose else None
+        if bar is not None:
+            bar.update(run.iteration)
         try:
-            for it in range(1, self.max_iter + 1):
+            for it in range(run.iteration + 1, self.max_iter + 1):
                 record = (self._full_step(net, opt, run, problem) if full
                           else self._epoch(net, opt, run, problem, rng))
                 if record is None:
                     return
                 for key in _HISTORY_KEYS:
                     run.history[key].append(record[key])
+                run.iteration = it
                 if run.value < run.best_loss:
                     run.best_loss, run.best_params = run.value, run.params
                 if bar is not None:
@@ -387,6 +407,15 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
                         self._notify(it, record, net, run) is False):
                     run.ending = "callback"
                     return
+                stop = problem.collective.any(terminated())
+                if self.checkpoint is not None and (stop or it % self.checkpoint_every == 0):
+                    self._write_checkpoint(run, opt, rng, problem)
+                if stop:
+                    run.ending = "terminated"
+                    raise Terminated(
+                        f"NeuralNMF stopped by SIGTERM after iteration {it}" + (
+                            "" if self.checkpoint is None
+                            else f"; continue with fit(..., resume={str(self.checkpoint)!r})"))
                 losses = run.history["loss"]
                 if len(losses) > 1 and abs(losses[-2] - losses[-1]) <= self.tol * max(
                         abs(losses[-2]), np.finfo(float).tiny):
@@ -395,6 +424,50 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         finally:
             if bar is not None:
                 bar.close()
+
+    def _write_checkpoint(self, run, opt, rng, problem):
+        state = {"iteration": run.iteration, "params": run.params,
+                 "best_params": run.best_params, "best_loss": float(run.best_loss),
+                 "history": {k: np.asarray(v, dtype=np.float64) for k, v in run.history.items()},
+                 "optimizer": opt.state(), "rng": rng.bit_generator.state,
+                 "shape": [problem.Xop.shape[0], problem.n],
+                 "ranks": list(self.ranks if not np.isscalar(self.ranks) else [self.ranks]),
+                 "supervised": problem.labels is not None}
+        write_checkpoint(self.checkpoint, state, run.store, problem.collective)
+
+    def _resume(self, path, net, opt, rng, problem, p, full):
+        """The training state saved in the checkpoint ``path``, checked against this fit."""
+        def load():
+            state, processes = read_checkpoint(path)
+            expected = {"shape": [problem.Xop.shape[0], problem.n], "ranks": list(p["ranks"]),
+                        "supervised": problem.labels is not None}
+            for key, value in expected.items():
+                if state[key] != value:
+                    raise ValueError(f"the checkpoint {path} is of another fit: its {key} is "
+                                     f"{state[key]}, this fit's {value}")
+            return state, processes
+
+        state, processes = agreed(problem.collective, load)
+        params = [np.ascontiguousarray(a, dtype=problem.Xop.dtype) for a in state["params"]]
+        if problem.labels is not None:
+            params[-1] = np.asarray(state["params"][-1], dtype=np.float64)
+        store = state["store"] or read_stored_S(path, len(p["ranks"]), problem.collective,
+                                                processes)
+        if store is None:  # written by another number of processes: recompute them
+            store = forward(net.split(params)[0], problem.Xop, net.n_threads)[0]
+        opt.restore(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        run = _Progress(params, [np.asfortranarray(S) for S in store],
+                        {k: list(v) for k, v in state["history"].items()},
+                        best_loss=state["best_loss"], best_params=state["best_params"],
+                        iteration=state["iteration"])
+        if full:  # the evaluated point, from the saved S's: as the uninterrupted fit has it
+            As, B = net.split(params)
+            batch = problem.batch(None)
+            Gs = [gram(A, net.n_threads) for A in As]
+            C0 = fortran(problem.Xop.tdot(As[0], net.n_threads), problem.Xop.dtype)
+            run.value, run.ctx = net.evaluate_at(As, B, run.store, C0, Gs, batch)
+        return run
 
     def _full_step(self, net, opt, run, problem):
         """One projected step on the whole data; its record, or None when it stalled."""
@@ -492,7 +565,7 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
 
     # ---------------------------------------------------------------------------------
     # inference
-    def fit(self, X, y=None, *, label_mask=None, X_mask=None):
+    def fit(self, X, y=None, *, label_mask=None, X_mask=None, resume=None):
         """Train the network on X, unsupervised (y None), supervised or semi-supervised.
 
         Parameters
@@ -508,15 +581,26 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
             0/1 (or bool): 1 where X's entry is observed. Missing entries are left out of
             the layer-0 loss term (the NNLS layers still see X as given). With a mask, a
             sparse X is densified for that term.
+        resume : str or path-like, default=None
+            A checkpoint written by a fit of the same data and parameters (``checkpoint=``):
+            training continues from it to ``max_iter``, the same computation as a fit that
+            was never interrupted (over MPI: with the same number of ranks; with another,
+            up to rounding, as the S's are then recomputed).
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        nnmf.Terminated
+            A SIGTERM stopped the fit (after its checkpoint, if any, was written); the
+            model holds the best parameters met so far.
         """
-        self._fit(X, y, label_mask, X_mask)
+        self._fit(X, y, label_mask, X_mask, resume)
         return self
 
-    def fit_transform(self, X, y=None, *, label_mask=None, X_mask=None):
+    def fit_transform(self, X, y=None, *, label_mask=None, X_mask=None, resume=None):
         """Fit, then return the top layer's S of the training data (``S_[-1]``).
 
         Parameters are as in :meth:`fit`.
@@ -525,7 +609,7 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         -------
         S : ndarray of shape (k_L, n_samples)
         """
-        self._fit(X, y, label_mask, X_mask)
+        self._fit(X, y, label_mask, X_mask, resume)
         return self.S_[-1]
 
     def predict_proba(self, X):
@@ -582,6 +666,23 @@ def _accuracy(B, SL, labels, collective):
     correct, labelled = collective.sum(
         float(np.sum(np.argmax(B @ SL, axis=0)[known] == codes[known])), float(known.sum()))
     return correct / labelled
+
+
+@contextlib.contextmanager
+def _sigterm_flag():
+    """While training: a SIGTERM (what a batch scheduler sends before it kills a job) sets a
+    flag that the loop reads between iterations, instead of ending the process mid-step. Only
+    from the main thread, where Python delivers signals; the previous handler comes back
+    after."""
+    received = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        yield lambda: bool(received)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _read_only(M):

@@ -60,6 +60,20 @@ def _norm(arrays):
     return float(np.sqrt(sum(np.vdot(a, a) for a in arrays)))
 
 
+class _State:
+    """``state()`` and ``restore(state)`` of an optimiser: the attributes named in
+    ``_state`` (numbers, None, and lists of arrays), for training checkpoints."""
+
+    _state = ()
+
+    def state(self):
+        return {name: getattr(self, name) for name in self._state}
+
+    def restore(self, state):
+        for name in self._state:
+            setattr(self, name, state[name])
+
+
 def _without_idle_blocks(caps, params, grads, share=1e-6):
     """Scales for a first step: a block whose first-order share of the decrease,
     ||p_b|| ||g_b||, is below ``share`` of the largest block's stays put (scale 0). Such a
@@ -71,7 +85,7 @@ def _without_idle_blocks(caps, params, grads, share=1e-6):
     return [c if w > share * top else 0.0 for c, w in zip(caps, weight)]
 
 
-class ArmijoPG:
+class ArmijoPG(_State):
     """Scaled projected gradient with Armijo backtracking along the projection arc.
 
     Each block b moves along -D_b g_b: p(eta) = P(p - eta D g). The trial is accepted when
@@ -92,6 +106,8 @@ class ArmijoPG:
       accepted step the next trial starts at ``grow`` * eta. On mini-batches the search
       runs on each batch's loss: the full loss is not monotone then.
     """
+
+    _state = ("eta", "last_eta", "last_steps", "_prev")
 
     def __init__(self, nonneg, *, learning_rate=None, scaling="bb", sigma=1e-4, beta=0.5,
                  grow=2.0, max_backtracks=30, n_threads=1):
@@ -145,11 +161,13 @@ class ArmijoPG:
         return Step(params, value, None, stalled=True)
 
 
-class FixedStepPG:
+class FixedStepPG(_State):
     """Projected gradient with fixed steps: p_b <- P(p_b - eta_b g_b). With a
     ``learning_rate`` every block uses it (an absolute step); with None each block keeps the
     step eta * D_b that an Armijo search with ``scaling="norm"`` accepts at the first
     iteration."""
+
+    _state = ("steps",)
 
     def __init__(self, nonneg, *, learning_rate=None, n_threads=1):
         self.nonneg = list(nonneg)
@@ -168,12 +186,14 @@ class FixedStepPG:
         return Step(new)
 
 
-class Adam:
+class Adam(_State):
     """Projected Adam: Adam's update of every block, then the projection.
 
     The learning rate is relative: each block's step is ``learning_rate`` times the root mean
     square of that block's entries at the first step, so one value suits data of any scale.
     """
+
+    _state = ("t", "m", "v", "scale")
 
     def __init__(self, nonneg, *, learning_rate=None, beta1=0.9, beta2=0.999, eps=1e-8,
                  n_threads=1):

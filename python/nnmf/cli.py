@@ -14,6 +14,7 @@ import argparse
 import csv
 import inspect
 import os
+import signal
 import sys
 import time
 import traceback
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
+from .exceptions import Terminated
 
 __all__ = ["main"]
 
@@ -182,7 +184,9 @@ def build_parser():
     fit = sub.add_parser(
         "fit", parents=[inputs, vect, common], help="fit a topic hierarchy to a corpus",
         description="Fit a Neural NMF topic hierarchy to a corpus and print its topic tree. "
-                    "With --out, also write model.npz, topics.json, topics.md and figures/.")
+                    "With --out, also write model.npz, topics.json, topics.md and figures/. "
+                    "Launched as several MPI ranks (mpiexec -n P nnmf fit ..., or srun), the "
+                    "ranks share the documents and rank 0 alone prints and writes.")
     fit.add_argument("input", metavar="INPUT",
                      help="a folder of .txt files, a .csv/.tsv/.jsonl file, or a matrix "
                           "(.npz, .mtx, .mat, .npy; words x documents)")
@@ -212,6 +216,15 @@ def build_parser():
                      help="words per topic in the tree and topic files (default: 10)")
     fit.add_argument("--figures", type=_formats, default=("png", "svg"), metavar="FORMATS",
                      help="figure formats with --out: png, svg, png,svg (default) or none")
+    g = fit.add_argument_group("checkpoints (batch jobs with a wall-time limit)")
+    g.add_argument("--checkpoint", metavar="FILE",
+                   help="write the training state here every --checkpoint-every iterations "
+                        "and when a SIGTERM stops the run (exit code 143)")
+    g.add_argument("--checkpoint-every", type=_positive_int, default=10, metavar="N",
+                   help="iterations between checkpoints (default: 10)")
+    g.add_argument("--resume", metavar="FILE",
+                   help="continue the training saved in this checkpoint (same input and "
+                        "options)")
     fit.set_defaults(func=_cmd_fit)
 
     topics = sub.add_parser("topics", parents=[common], help="print a saved model's topics",
@@ -306,8 +319,14 @@ def _seconds(t0):
     return f"{time.perf_counter() - t0:.1f} s"
 
 
-def _read_corpus(args, console, *, labels=None, reference=None):
-    from .topics import load_corpus
+def _read_corpus(args, console, *, labels=None, reference=None, comm=None):
+    if comm is None:
+        from .topics import load_corpus
+    else:
+        from .distributed import load_corpus as load_columns_of_corpus
+
+        def load_corpus(path, **kwargs):
+            return load_columns_of_corpus(path, comm, **kwargs)
 
     t0 = time.perf_counter()
     kwargs = dict(format=args.format, text_column=args.text_column, id_column=args.id_column,
@@ -320,15 +339,19 @@ def _read_corpus(args, console, *, labels=None, reference=None):
                       ngram_range=args.ngrams)
     corpus = load_corpus(args.input, **kwargs, **(reference or {}))
     kind = (corpus.vectorizer or {}).get("kind", "matrix")
-    console.info(f"Read {corpus.n_documents} documents x {corpus.X.shape[0]} words ({kind}) "
-                 f"from {args.input} in {_seconds(t0)}")
+    n = corpus.n_documents if comm is None else comm.allreduce(corpus.n_documents)
+    where = "" if comm is None else f" on {comm.Get_size()} MPI ranks"
+    console.info(f"Read {n} documents x {corpus.X.shape[0]} words ({kind}) "
+                 f"from {args.input}{where} in {_seconds(t0)}")
     return corpus
 
 
-def _estimator(args, ranks, max_iter=None):
+def _estimator(args, ranks, max_iter=None, comm=None):
     from .neural import NeuralNMF
 
-    params = dict(ranks=ranks, random_state=args.seed, n_threads=args.threads)
+    params = dict(ranks=ranks, random_state=args.seed, n_threads=args.threads, comm=comm,
+                  checkpoint=getattr(args, "checkpoint", None),
+                  checkpoint_every=getattr(args, "checkpoint_every", 10))
     names = NeuralNMF._param_names()
     for name, value in (("loss", getattr(args, "loss", None)), ("lam", getattr(args, "lam", None)),
                         ("max_iter", max_iter)):
@@ -339,7 +362,7 @@ def _estimator(args, ranks, max_iter=None):
     return NeuralNMF(**params)
 
 
-def _fit(model, X, console, y=None, label_mask=None):
+def _fit(model, X, console, y=None, label_mask=None, resume=None):
     """model.fit with a progress bar driven by the estimator's callback."""
     total = getattr(model, "max_iter", None)
     bar = console.progress(total if isinstance(total, int) else None, "training")
@@ -350,10 +373,7 @@ def _fit(model, X, console, y=None, label_mask=None):
         model.set_params(callback=callback)
     t0 = time.perf_counter()
     try:
-        if y is None:
-            model.fit(X)
-        else:
-            model.fit(X, y, label_mask=label_mask)
+        model.fit(X, y, label_mask=None if y is None else label_mask, resume=resume)
     finally:
         if bar is not None:
             bar.close()
@@ -398,36 +418,76 @@ def _write_outputs(model, corpus, out, console, *, n_words, figures):
 # Commands
 
 
+def _mpi_world():
+    """MPI's world communicator when this process is one of several MPI ranks (mpiexec,
+    srun), else None. The launchers' environment says so without initialising MPI."""
+    sizes = [os.environ.get(v) for v in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE")]
+    if not any(v is not None and v.isdigit() and int(v) > 1 for v in sizes):
+        return None
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        raise UsageError("launched as several MPI ranks, but mpi4py is not installed: "
+                         "pip install 'nnmf[mpi]'") from None
+    return MPI.COMM_WORLD if MPI.COMM_WORLD.Get_size() > 1 else None
+
+
+def _known_mask(known, fraction, seed, comm):
+    """The documents whose labels the model sees: a fraction of the known ones, chosen with
+    the seed among all ranks' documents (the same choice as one process makes)."""
+    if fraction >= 1:
+        return known.copy()
+    if comm is None:
+        idx, start = np.flatnonzero(known), 0
+    else:
+        counts = comm.allgather(known.size)
+        start = sum(counts[:comm.Get_rank()])
+        idx = np.concatenate(comm.allgather(np.flatnonzero(known) + start))
+    n_keep = max(1, int(round(fraction * idx.size)))
+    chosen = np.random.default_rng(seed).choice(idx, size=n_keep, replace=False)
+    mask = np.zeros(known.size, dtype=bool)
+    mine = chosen[(chosen >= start) & (chosen < start + known.size)]
+    mask[mine - start] = True
+    return mask
+
+
 def _cmd_fit(args, console):
     if args.known_fraction is not None and args.labels is None:
         raise UsageError("--known-fraction needs --labels")
-    corpus = _read_corpus(args, console, labels=args.labels)
+    comm = args.comm
+    corpus = _read_corpus(args, console, labels=args.labels, comm=comm)
     y = mask = None
     if corpus.labels is not None:
         known = corpus.labels >= 0
-        if not known.any():
+        n_known = int(known.sum()) if comm is None else comm.allreduce(int(known.sum()))
+        if not n_known:
             raise ValueError("--labels: no document has a known label")
         fraction = 1.0 if args.known_fraction is None else args.known_fraction
         if fraction > 0:
-            rng = np.random.default_rng(args.seed)
-            mask = known.copy()
-            if fraction < 1:
-                idx = np.flatnonzero(known)
-                n_keep = max(1, int(round(fraction * idx.size)))
-                mask[:] = False
-                mask[rng.choice(idx, size=n_keep, replace=False)] = True
+            mask = _known_mask(known, fraction, args.seed, comm)
             y = corpus.labels
             if len(corpus.label_names) > args.ranks[-1]:
                 warnings.warn(
                     f"{len(corpus.label_names)} classes but the top layer has {args.ranks[-1]} "
                     "topics: the classifier acts on the top layer's topics and cannot tell "
                     "more classes apart than it has topics", UserWarning, stacklevel=2)
-            console.info(f"Labels: {len(corpus.label_names)} classes, {int(mask.sum())} of "
-                         f"{corpus.n_documents} documents known to the model")
-    model = _estimator(args, args.ranks, args.max_iter)
+            seen, n = int(mask.sum()), corpus.n_documents
+            if comm is not None:
+                seen, n = comm.allreduce(seen), comm.allreduce(n)
+            console.info(f"Labels: {len(corpus.label_names)} classes, {seen} of {n} documents "
+                         "known to the model")
+    model = _estimator(args, args.ranks, args.max_iter, comm)
     console.info(f"Fitting {model!r} ...")
-    seconds = _fit(model, corpus.X, console, y, mask)
+    seconds = _fit(model, corpus.X, console, y, mask, resume=args.resume)
     console.info(f"Fitted in {_describe_fit(model, seconds)}")
+    if comm is not None:  # rank 0 writes: the training columns' results of every rank
+        from .distributed import gather_fit
+
+        masks = None if mask is None else comm.gather(mask, root=0)
+        model, corpus = gather_fit(model, corpus, comm)
+        if model is None:
+            return
+        mask = None if masks is None else np.concatenate(masks)
     if y is not None and mask is not None and not mask[corpus.labels >= 0].all():
         hidden = (corpus.labels >= 0) & ~mask
         predicted = getattr(model, "transduction_", None)  # label codes, as y was given
@@ -684,7 +744,13 @@ def main(argv=None):
         from ._process import tune_process
 
         tune_process()
-    console = _Console(args.quiet)
+    try:
+        args.comm = _mpi_world() if args.command == "fit" else None
+    except UsageError as exc:
+        print(f"nnmf {args.command}: usage error: {exc}", file=sys.stderr)
+        return 2
+    root = args.comm is None or args.comm.Get_rank() == 0
+    console = _Console(args.quiet or not root)
     caught = []
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -696,18 +762,27 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("nnmf: interrupted", file=sys.stderr)
         return 130
+    except Terminated:  # SIGTERM: the checkpoint, if asked for, is written
+        if root:
+            where = getattr(args, "checkpoint", None)
+            print(f"nnmf {args.command}: stopped by SIGTERM" + (
+                f"; the checkpoint {where} is written: continue with --resume {where}"
+                if where else " (no --checkpoint: nothing saved)"), file=sys.stderr)
+        return 128 + int(signal.SIGTERM)
     except BrokenPipeError:  # e.g. `nnmf topics MODEL | head`: stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - every error becomes one readable line
+        if not root:  # the ranks agree on errors: rank 0 reports them
+            return 1
         if args.debug:
             traceback.print_exc()
         hint = "" if args.debug else " (--debug shows the traceback)"
         print(f"nnmf {args.command}: error: {_one_line(exc)}{hint}", file=sys.stderr)
         return 1
     finally:
-        if not args.quiet:
+        if not args.quiet and root:
             seen = set()
             for w in caught:
                 text = f"nnmf {args.command}: warning: {' '.join(str(w.message).split())}"

@@ -8,8 +8,10 @@ the helpers that keep a failing rank from leaving the others blocked.
 
 from .._utils.collective import as_collective
 from .._utils.collective import column_range as _range
+from ._gather import gather_fit
+from ._io import ColumnBlock, load_columns, load_corpus
 
-__all__ = ["column_range"]
+__all__ = ["ColumnBlock", "column_range", "gather_fit", "load_columns", "load_corpus"]
 
 
 def column_range(n, comm):

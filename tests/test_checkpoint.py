@@ -1,8 +1,10 @@
 """Training checkpoints: a fit resumed from a checkpoint is the same computation as one that
 was never interrupted; a SIGTERM ends a fit cleanly with a last checkpoint."""
 
+import signal
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -77,3 +79,25 @@ def test_sigterm_writes_a_last_checkpoint_and_keeps_the_model(tmp_path):
         whole = nnmf.NeuralNMF((9, 4), random_state=0, tol=0, max_iter=12).fit(
             load_synthetic_noise().X)
     np.testing.assert_array_equal(resumed.A_[0], whole.A_[0])
+
+
+def test_sigterm_stops_the_command_with_a_checkpoint_to_resume(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.random((300, 8)) @ rng.random((8, 400)))
+    checkpoint = tmp_path / "ck.npz"
+    command = [sys.executable, "-m", "nnmf", "fit", str(tmp_path / "x.npy"), "--ranks", "8,4",
+               "--max-iter", "100000", "--checkpoint", str(checkpoint),
+               "--checkpoint-every", "1", "--quiet", "--threads", "1"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 143, err
+    assert f"the checkpoint {checkpoint} is written: continue with --resume" in err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nnmf.ConvergenceWarning)
+        model = nnmf.NeuralNMF((8, 4), max_iter=3, random_state=0)
+        model.fit(np.load(tmp_path / "x.npy"), resume=checkpoint)   # loads and continues
+    assert model.n_iter_ >= 1 and np.isfinite(model.reconstruction_err_)

@@ -104,3 +104,26 @@ def test_a_resumed_fit_equals_the_uninterrupted_one(tmp_path, writers, readers):
     for key, value in (("A0", whole.A_[0]), ("A1", whole.A_[1]), ("B", whole.B_),
                        ("loss", whole.history_["loss"])):
         assert _relative(value, got[key]) <= tol, (key, _relative(value, got[key]))
+
+
+def test_the_command_on_several_ranks_writes_what_one_process_writes(tmp_path):
+    """`mpiexec -n 3 nnmf fit`: rank 0 alone prints and writes, the same tree and model."""
+    import nnmf
+    from nnmf.cli import main
+
+    docs = tmp_path / "docs"
+    assert main(["demo", "--documents", "120", "--save-corpus", str(docs), "--quiet"]) == 0
+    options = ["fit", str(docs), "--ranks", "6,3", "--labels", "folders", "--known-fraction",
+               "0.5", "--max-iter", "15", "--figures", "none", "--quiet"]
+    one = subprocess.run([sys.executable, "-m", "nnmf", *options, "--out", str(tmp_path / "one")],
+                         capture_output=True, text=True, timeout=120)
+    assert one.returncode == 0, one.stderr
+    three = subprocess.run([MPIEXEC, "-n", "3", sys.executable, "-m", "nnmf", *options,
+                            "--out", str(tmp_path / "three")],
+                           capture_output=True, text=True, timeout=120)
+    assert three.returncode == 0, three.stderr
+    assert three.stdout == one.stdout                  # the topic tree, printed once
+    a, b = nnmf.load_model(tmp_path / "one"), nnmf.load_model(tmp_path / "three")
+    for x, y in zip(a.A_ + [a.B_] + a.S_, b.A_ + [b.B_] + b.S_):
+        assert x.shape == y.shape and _relative(x, y) <= 1e-10
+    np.testing.assert_array_equal(a.transduction_, b.transduction_)

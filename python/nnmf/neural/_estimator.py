@@ -431,7 +431,7 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
                  "history": {k: np.asarray(v, dtype=np.float64) for k, v in run.history.items()},
                  "optimizer": opt.state(), "rng": rng.bit_generator.state,
                  "shape": [problem.Xop.shape[0], problem.n],
-                 "ranks": list(self.ranks if not np.isscalar(self.ranks) else [self.ranks]),
+                 "ranks": [A.shape[1] for A in run.params[:len(run.store)]],
                  "supervised": problem.labels is not None}
         write_checkpoint(self.checkpoint, state, run.store, problem.collective)
 

@@ -4,6 +4,8 @@ Each array is converted once, visibly, here: to a float dtype and a layout the c
 binds without copying. Errors name the argument and say what was wrong.
 """
 
+import os
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,15 +14,28 @@ from .._utils.params import check_param
 from . import _core
 
 
+# Far more threads than cores only adds the cost of starting them; past some tens of
+# thousands OpenMP's runtime runs out of memory for their stacks and ends the process.
+MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
+
+
 def resolve_n_threads(n_threads):
     """Thread count with scikit-learn's meaning: None = OpenMP's maximum (honours
-    OMP_NUM_THREADS), negative counts down from it (-1 = all), 0 is an error."""
+    OMP_NUM_THREADS), negative counts down from it (-1 = all), 0 is an error. Capped at
+    MAX_THREADS (4 per core, at least 64), with a warning."""
     n_threads = check_param(n_threads, "n_threads", [None, "n_threads"])
     if n_threads is None:
-        return _core.max_threads()
-    if n_threads < 0:
-        return max(1, _core.max_threads() + 1 + n_threads)
-    return n_threads
+        resolved, where = _core.max_threads(), "OMP_NUM_THREADS"
+    elif n_threads < 0:
+        resolved, where = max(1, _core.max_threads() + 1 + n_threads), "OMP_NUM_THREADS"
+    else:
+        resolved, where = n_threads, "n_threads"
+    if resolved > MAX_THREADS:
+        warnings.warn(f"{where} asks for {resolved} threads, more than nnmf uses ("
+                      f"{MAX_THREADS}: 4 per core, at least 64); using {MAX_THREADS}",
+                      UserWarning, stacklevel=3)
+        resolved = MAX_THREADS
+    return resolved
 
 
 def float_dtype(*arrays):
@@ -46,6 +61,7 @@ def check_matrix(X, name, *, sparse_ok=False, nonnegative=False, finite=True):
         _check_dtype(X.dtype, name)
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2-D, got {X.ndim}-D")
+        X = checked_sparse(X, name)
         values = X.data
     else:
         try:
@@ -68,6 +84,70 @@ def check_matrix(X, name, *, sparse_ok=False, nonnegative=False, finite=True):
     if nonnegative and values.size and values.min() < 0:
         raise ValueError(f"{name} must be nonnegative, found a negative entry")
     return X
+
+
+def _integers(a, what, name):
+    a = np.asarray(a)
+    if a.ndim != 1 or a.dtype.kind not in "iu":
+        raise ValueError(f"{name}: its {what} must be a 1-D integer array, got "
+                         f"{a.ndim}-D {a.dtype}")
+    return a
+
+
+def checked_sparse(X, name):
+    """A scipy sparse matrix of any format as a canonical CSC or CSR matrix (sorted indices,
+    no duplicates) whose arrays the core may read: its structure checked here, before scipy's
+    compiled code or the core reads it, never taken from scipy's cached flags. The caller's
+    matrix is never changed. Index arrays are made int32 (int64 when a size needs it)."""
+    if X.format not in ("csr", "csc"):
+        # lil, dok, bsr, dia keep their structure in Python objects or check it themselves;
+        # COO's coordinates are checked against the shape first
+        if X.format != "coo":
+            X = X.tocoo()
+        rows, cols = X.shape
+        row, col = _integers(X.row, "row indices", name), _integers(X.col, "column indices", name)
+        if not row.size == col.size == np.asarray(X.data).size:
+            raise ValueError(f"{name}: its coordinates and values differ in length")
+        if row.size and (row.min() < 0 or row.max() >= rows or col.min() < 0
+                         or col.max() >= cols):
+            raise ValueError(f"{name}: an index is out of range for shape {X.shape}")
+        return sp.csc_matrix((np.asarray(X.data), (row, col)), shape=X.shape)  # sums duplicates
+    csc = X.format == "csc"
+    major, minor = (X.shape[1], X.shape[0]) if csc else X.shape
+    indptr = _integers(X.indptr, "indptr", name)
+    indices = _integers(X.indices, "indices", name)
+    data = np.asarray(X.data)
+    if data.ndim != 1:
+        raise ValueError(f"{name}: its data must be a 1-D array")
+    if indptr.size != major + 1:
+        raise ValueError(f"{name}: indptr has {indptr.size} entries, expected {major + 1} for "
+                         f"shape {X.shape}")
+    if indptr[0] != 0:
+        raise ValueError(f"{name}: indptr must start at 0, got {indptr[0]}")
+    if np.any(indptr[1:] < indptr[:-1]):
+        raise ValueError(f"{name}: indptr decreases somewhere (a malformed sparse matrix)")
+    nnz = int(indptr[-1])
+    if nnz > indices.size or nnz > data.size:
+        raise ValueError(f"{name}: indptr ends at {nnz}, past its {min(indices.size, data.size)} "
+                         "stored entries")
+    indices, data = indices[:nnz], data[:nnz]
+    if nnz and (indices.min() < 0 or indices.max() >= minor):
+        raise ValueError(f"{name}: an index is out of range for shape {X.shape}")
+    index = np.int32 if max(nnz, major, minor) < 2**31 - 1 else np.int64
+    increasing = indices[1:] > indices[:-1]
+    starts = indptr[1:-1]
+    increasing[starts[(starts > 0) & (starts < nnz)] - 1] = True  # a new column or row
+    canonical = bool(increasing.all())
+    cls = sp.csc_matrix if csc else sp.csr_matrix
+    indices = indices.astype(index, copy=False) if canonical else np.array(indices, dtype=index)
+    M = cls((np.ascontiguousarray(data), np.ascontiguousarray(indices), indptr.astype(index)),
+            shape=X.shape, copy=False)
+    if canonical:
+        M.has_canonical_format = True
+    else:
+        M.data = M.data.copy()   # sum_duplicates works in place: never on the caller's arrays
+        M.sum_duplicates()
+    return M
 
 
 def check_shape(actual, expected, name, what):

@@ -127,3 +127,28 @@ def test_the_command_on_several_ranks_writes_what_one_process_writes(tmp_path):
     for x, y in zip(a.A_ + [a.B_] + a.S_, b.A_ + [b.B_] + b.S_):
         assert x.shape == y.shape and _relative(x, y) <= 1e-10
     np.testing.assert_array_equal(a.transduction_, b.transduction_)
+
+
+def test_sigterm_to_mpiexec_stops_every_rank_with_a_checkpoint(tmp_path):
+    """What a batch scheduler does before the wall-time limit: every rank stops after its
+    iteration, the checkpoint (and each rank's S's) is written, the job exits with 143."""
+    import signal
+    import time
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.random((800, 20)) @ rng.random((20, 1200))
+            + rng.random((800, 1200)))
+    checkpoint = tmp_path / "ck.npz"
+    job = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable, "-m", "nnmf", "fit",
+                            str(tmp_path / "x.npy"), "--ranks", "20,8", "--max-iter", "100000",
+                            "--checkpoint", str(checkpoint), "--checkpoint-every", "1",
+                            "--quiet", "--threads", "1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists() and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.05)
+    job.send_signal(signal.SIGTERM)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode == 143, err
+    assert "stopped by SIGTERM; the checkpoint" in err
+    assert (tmp_path / "ck.npz.rank1of2.npz").exists()

@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+from ..exceptions import Terminated
+
 __all__ = ["Local", "MPICollective", "abort_on_error", "agreed", "as_collective", "column_range", "column_random",
            "CollectiveError"]
 
@@ -87,13 +89,14 @@ class MPICollective(Local):
 
     def sum(self, *arrays):
         parts = [np.asarray(a, dtype=np.float64) for a in arrays]
-        buf = np.concatenate([p.ravel() for p in parts]) if parts else np.zeros(0)
-        total = np.empty_like(buf) if self.rank == 0 else None
+        total = np.concatenate([p.ravel() for p in parts]) if parts else np.zeros(0)
         # Reduce + Bcast rather than Allreduce: an allreduce may round differently on
-        # different ranks, and the replicated factors must stay identical
-        self.comm.Reduce(buf, total, op=self._MPI.SUM, root=0)
-        if self.rank != 0:
-            total = np.empty_like(buf)
+        # different ranks, and the replicated factors must stay identical. One buffer serves
+        # both (in place on rank 0): no second copy of the gradient
+        if self.rank == 0:
+            self.comm.Reduce(self._MPI.IN_PLACE, total, op=self._MPI.SUM, root=0)
+        else:
+            self.comm.Reduce(total, None, op=self._MPI.SUM, root=0)
         self.comm.Bcast(total, root=0)
         out, start = [], 0
         for a, p in zip(arrays, parts):
@@ -144,6 +147,8 @@ def abort_on_error(collective):
     before such a phase, by agreement."""
     try:
         yield
+    except Terminated:  # a SIGTERM, agreed by every rank: they stop together
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure must end every rank
         if not collective.distributed or collective.size == 1:
             raise

@@ -151,6 +151,10 @@ def test_fit_semi_supervised(text_folder, capsys):
                          *FAST)
     assert code == 0
     assert "warning: 9 classes but the top layer has 3 topics" in err
+    # printed when it is found, before the fit's own output, not after everything
+    lines = err.splitlines()
+    warned = next(i for i, line in enumerate(lines) if "9 classes but the top layer" in line)
+    assert warned < next(i for i, line in enumerate(lines) if line.startswith("Fitting"))
 
 
 def test_fit_csv_and_jsonl(tmp_path, synthetic, capsys):
@@ -344,6 +348,83 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
     assert err.strip().splitlines()[-1].startswith("nnmf fit: error: no such file or folder")
 
 
+def test_outputs_are_checked_before_the_work(tmp_path, text_folder, fitted, capsys):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "folder").mkdir()
+    cases = [
+        (["fit", text_folder, "--ranks", "9,3", "--out", tmp_path / "afile"],
+         f"--out: {tmp_path / 'afile'} exists and is not a folder"),
+        (["fit", text_folder, "--ranks", "9,3", "--out", tmp_path / "afile" / "run"],
+         f"--out: cannot create {tmp_path / 'afile' / 'run'}: {tmp_path / 'afile'} is not a "
+         "folder"),
+        (["fit", text_folder, "--ranks", "9,3", "--checkpoint", tmp_path / "folder"],
+         f"--checkpoint: {tmp_path / 'folder'} is a folder"),
+        (["transform", tmp_path / "no-model", text_folder, "--out", tmp_path / "afile" / "s.csv"],
+         "is not a folder"),
+        (["topics", tmp_path / "no-model", "--out", tmp_path / "folder"], "is a folder"),
+        (["plot", tmp_path / "no-model", "--out", tmp_path / "afile"], "is not a folder"),
+        (["demo", "--out", tmp_path / "afile"], "exists and is not a folder"),
+        (["demo", "--save-corpus", tmp_path / "afile"], "exists and is not a folder"),
+    ]
+    for argv, message in cases:
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and message in one_line_error(err, argv[0]), (argv, err)
+        assert "Read " not in err and "Fitting" not in err and "Synthetic" not in err, err
+    # Written files follow the umask like every other output (model.npz was 0600).
+    modes = {p.name: p.stat().st_mode & 0o777 for p in fitted.iterdir() if p.is_file()}
+    assert modes["model.npz"] == modes["topics.json"], modes
+    # Missing folders on the way to an output file are created.
+    code, _, err = run(capsys, "topics", fitted, "--out", tmp_path / "new" / "t.md", "-q")
+    assert code == 0 and (tmp_path / "new" / "t.md").is_file(), err
+
+
+def test_ranks_and_document_frequencies_are_worded_for_the_command(text_folder, capsys):
+    code, _, err = run(capsys, "fit", text_folder, "--ranks", "3,9")
+    assert code == 2 and "--ranks 3,9: each layer groups the topics of the layer below it" in err
+    assert "e.g. --ranks 9,3" in err and "init" not in err and "A's" not in err
+    code, _, err = run(capsys, "fit", text_folder, "--ranks", "9,3", "--min-df", "500")
+    message = one_line_error(err, "fit")
+    assert code == 1 and "min_df=500 keeps only words in at least 500 documents, but the " \
+                         "corpus has 90" in message and "max_df" not in message
+
+
+def test_encoding(tmp_path, capsys):
+    root = tmp_path / "latin"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    for i in range(6):
+        (root / "a" / f"{i}.txt").write_bytes("café crème délicieux espresso".encode("latin-1"))
+        (root / "b" / f"{i}.txt").write_bytes("goal striker penalty très".encode("latin-1"))
+    code, out, err = run(capsys, "fit", root, "--ranks", "2", "--out", tmp_path / "m", *FAST)
+    assert code == 0, err
+    lines = err.splitlines()
+    warned = next(i for i, line in enumerate(lines) if "not valid utf-8" in line)
+    assert lines[warned].startswith("nnmf fit: warning: 12 of 12 .txt files: not valid utf-8 "
+                                    f"(the first: {root / 'a' / '0.txt'}, byte 0xe9 on line 1)")
+    assert "--encoding" in lines[warned]
+    assert warned < next(i for i, line in enumerate(lines) if line.startswith("Fitting"))
+    code, out, err = run(capsys, "fit", root, "--ranks", "2", "--encoding", "latin-1",
+                         "--out", tmp_path / "m", *FAST)
+    assert code == 0 and "not valid" not in err and "délicieux" in out
+    # transform reads new text in its own --encoding
+    new = tmp_path / "new.csv"
+    new.write_bytes("text\ncrème délicieux\n".encode("cp1252"))
+    code, _, err = run(capsys, "transform", tmp_path / "m", new, "--encoding", "cp1252",
+                       "--out", tmp_path / "s.csv")
+    assert code == 0 and "not valid" not in err, err
+    code, _, err = run(capsys, "fit", root, "--ranks", "2", "--encoding", "klingon")
+    assert code == 2 and "argument --encoding: unknown encoding 'klingon'" in err
+
+
+def test_damaged_model_files_give_one_line(fitted, tmp_path, capsys):
+    raw = (fitted / "model.npz").read_bytes()
+    (tmp_path / "half.npz").write_bytes(raw[:len(raw) // 2])
+    code, _, err = run(capsys, "topics", tmp_path / "half.npz")
+    assert code == 1
+    assert one_line_error(err, "topics").startswith(
+        f"nnmf topics: error: {tmp_path / 'half.npz'} is damaged")
+
+
 @pytest.mark.parametrize("argv, message", [
     ([], "the following arguments are required: COMMAND"),
     (["fit", "x"], "the following arguments are required: --ranks"),
@@ -373,7 +454,8 @@ def test_python_dash_m(tmp_path):
     done = subprocess.run([sys.executable, "-m", "nnmf", "topics", str(tmp_path / "none.npz")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.strip().startswith("nnmf topics: error: no such model file")
+    assert done.stderr.strip().startswith(
+        f"nnmf topics: error: {tmp_path / 'none.npz'}: no such model file")
 
 
 def test_progress_bar_on_a_terminal(text_folder, monkeypatch, capsys):

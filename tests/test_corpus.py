@@ -140,6 +140,127 @@ def test_text_errors(tmp_path, text_folder):
         nnmf.load_corpus(text_folder, labels=["a", "b", "c", "d"])
 
 
+# -- encodings -------------------------------------------------------------------------------
+
+LATIN = "Un café crème délicieux, servi très chaud."
+
+
+def test_undecodable_text_is_reported_and_encoding_reads_it(tmp_path):
+    root = tmp_path / "latin"
+    root.mkdir()
+    (root / "a.txt").write_bytes(LATIN.encode("latin-1"))
+    (root / "b.txt").write_bytes("Plain ascii text here.".encode("latin-1"))
+    (root / "c.txt").write_bytes("Encore un café.".encode("latin-1"))
+    with pytest.warns(UserWarning) as caught:
+        c = nnmf.load_corpus(root, vectorizer="count", stop_words=None)
+    assert len(caught) == 1
+    assert str(caught[0].message).startswith(
+        f"2 of 3 .txt files: not valid utf-8 (the first: {root / 'a.txt'}, byte 0xe9 on line "
+        "1); the undecodable bytes were replaced")
+    assert "encoding=" in str(caught[0].message) and "--encoding" in str(caught[0].message)
+    assert "café" not in c.vocabulary and "caf" in c.vocabulary  # what the warning is about
+    c = nnmf.load_corpus(root, vectorizer="count", stop_words=None, encoding="latin-1")
+    assert {"café", "crème", "délicieux", "très"} <= set(c.vocabulary)
+    with pytest.raises(ValueError, match="unknown encoding 'klingon'"):
+        nnmf.load_corpus(root, encoding="klingon")
+    with pytest.raises(ValueError, match="'rot13' is not a text encoding"):
+        nnmf.load_corpus(root, encoding="rot13")
+
+
+@pytest.mark.parametrize("codec, bom", [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"),
+                                        ("utf-16-be", b"\xfe\xff"),
+                                        ("utf-32-le", b"\xff\xfe\x00\x00")])
+def test_byte_order_marks_choose_the_encoding(tmp_path, codec, bom):
+    root = tmp_path / "marked"
+    root.mkdir()
+    (root / "a.txt").write_bytes(bom + LATIN.encode(codec))
+    (root / "b.txt").write_text("Un thé, pas de café.", encoding="utf-8")
+    c = nnmf.load_corpus(root, vectorizer="count", stop_words=None)  # no warning (an error)
+    assert {"café", "crème", "délicieux", "thé"} <= set(c.vocabulary)
+    assert c.X[:, 0].nnz == 7  # not an empty document
+    csv_path = tmp_path / "d.csv"
+    csv_path.write_bytes(bom + f'text,label\n"{LATIN}",x\nthé,y\n'.encode(codec))
+    c = nnmf.load_corpus(csv_path, labels="label", stop_words=None)  # the header is "text"
+    assert "crème" in c.vocabulary and c.label_names == ["x", "y"]
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_bytes(bom + (json.dumps({"text": LATIN}, ensure_ascii=False) + "\n").encode(codec))
+    assert "délicieux" in nnmf.load_corpus(jsonl, stop_words=None).vocabulary
+
+
+def test_utf16_without_a_mark_is_reported(tmp_path):
+    root = tmp_path / "u16"
+    root.mkdir()
+    (root / "a.txt").write_bytes(LATIN.encode("utf-16-le"))
+    (root / "b.txt").write_text("goal striker", encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"1 of 2 .txt files: NUL characters \(the first: .*a.txt"
+                                         r"\), as in UTF-16 or UTF-32 text without a byte-order "
+                                         r"mark: .*'utf-16-le'"):
+        nnmf.load_corpus(root)
+    c = nnmf.load_corpus(root, encoding="utf-16-le", stop_words=None)  # b.txt is ascii
+    assert "délicieux" in c.vocabulary
+
+
+def test_csv_and_jsonl_encodings(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes(f'text,label\ngoal striker,a\n"{LATIN}",b\n'.encode("cp1252"))
+    with pytest.warns(UserWarning, match=r"d.csv: not valid utf-8 \(byte 0xe9 on line 3\)"):
+        nnmf.load_corpus(path)
+    assert "crème" in nnmf.load_corpus(path, encoding="cp1252").vocabulary
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(("\n".join(json.dumps({"text": t}, ensure_ascii=False)
+                                for t in ("goal striker", LATIN)) + "\n").encode("latin-1"))
+    with pytest.warns(UserWarning, match=r"d.jsonl: not valid utf-8 \(byte 0xe9 on line 2\)"):
+        nnmf.load_corpus(path)
+    assert "crème" in nnmf.load_corpus(path, encoding="latin-1").vocabulary
+    labels = tmp_path / "labels.txt"
+    labels.write_bytes("café\nthé\n".encode("latin-1"))
+    c = nnmf.load_corpus(write_csv(tmp_path / "e.csv", CSV_ROWS[:2]), labels=labels,
+                         encoding="latin-1")
+    assert c.label_names == ["café", "thé"]
+    with pytest.warns(UserWarning, match="labels.txt: not valid utf-8"):
+        nnmf.load_corpus(tmp_path / "e.csv", labels=labels)
+
+
+def test_csv_fields_longer_than_the_csv_modules_default_limit(tmp_path):
+    long_text = "goal striker " * 20_000  # 260,000 characters in one field
+    path = write_csv(tmp_path / "long.csv", [("1", long_text, "a"), ("2", "bread oven", "b")])
+    c = nnmf.load_corpus(path, vectorizer="count")
+    assert c.X[c.vocabulary.index("goal"), 0] == 20_000
+    path.write_text('text\n"an unterminated quote\n', encoding="utf-8")
+    nnmf.load_corpus(path)  # the csv module reads it as one field to the end of the file
+
+
+def test_hostile_records_give_named_errors(tmp_path):
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"text": "goal"}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ValueError, match="deep.jsonl line 2 nests JSON too deeply"):
+        nnmf.load_corpus(deep)
+    big = tmp_path / "big.jsonl"
+    big.write_text('{"text": 1' + "0" * 5000 + "}\n")
+    with pytest.raises(ValueError, match="big.jsonl line 1 is not valid JSON: Exceeds the limit"):
+        nnmf.load_corpus(big)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("text,text\ngoal striker,x\nbread oven,y\n")
+    with pytest.raises(ValueError, match="twice.csv has 2 columns named 'text': rename all but"):
+        nnmf.load_corpus(twice)
+    np.save(tmp_path / "labels.npy", np.array([{"a": 1}, None], dtype=object))
+    with pytest.raises(ValueError, match="cannot read labels.npy as a .npy file"):
+        nnmf.load_corpus(write_csv(tmp_path / "d.csv", CSV_ROWS[:2]),
+                         labels=tmp_path / "labels.npy")
+
+
+def test_document_frequency_bounds_name_the_option_at_fault(text_folder):
+    with pytest.raises(ValueError, match=r"min_df=500 keeps only words in at least 500 "
+                                         r"documents, but the corpus has 5: lower min_df"):
+        nnmf.load_corpus(text_folder, min_df=500)
+    with pytest.raises(ValueError, match=r"max_df=2 \(words in at most 2 documents\) and "
+                                         r"min_df=3 \(in at least 3\) leave no word"):
+        nnmf.load_corpus(text_folder, min_df=3, max_df=2)
+    with pytest.raises(ValueError, match=r"max_df=0.2 \(words in at most 1 documents\)"):
+        nnmf.load_corpus(text_folder, min_df=0.4, max_df=0.2)
+    assert nnmf.load_corpus(text_folder, min_df=2, max_df=4).vocabulary[:2] == ["bread", "dough"]
+
+
 def test_empty_corpora(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="empty corpus: no .txt files in"):

@@ -13,6 +13,7 @@ import os
 import pickle
 import shutil
 import subprocess
+import warnings
 import sys
 import time
 from pathlib import Path
@@ -82,7 +83,9 @@ def _reference(inputs, name):
     path = inputs / rel
     if not path.is_dir() or rel == "text":
         dtype = options.pop("dtype", None)
-        corpus = load_corpus(path, **options)
+        with warnings.catch_warnings():   # a case holds a file that is not valid UTF-8
+            warnings.simplefilter("ignore", UserWarning)
+            corpus = load_corpus(path, **options)
         if dtype is not None:
             corpus.X = corpus.X.astype(dtype)
         return corpus

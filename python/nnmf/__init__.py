@@ -15,7 +15,8 @@ its compiled core), ``nnmf.datasets`` (the paper's data, planted corpora).
 import importlib
 
 from ._version import __version__
-from .exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError, Terminated
+from .exceptions import (ConvergenceWarning, InvalidParameterError, ModelFileError,
+                         NotFittedError, Terminated)
 
 _EXPORTS = {
     "NeuralNMF": "neural",
@@ -32,8 +33,8 @@ _EXPORTS = {
 _SUBPACKAGES = ("layer", "multilayer", "neural", "baselines", "topics", "datasets", "io",
                 "experiments", "cli", "distributed")
 
-__all__ = ["__version__", "ConvergenceWarning", "InvalidParameterError", "NotFittedError",
-           "Terminated", *_EXPORTS]
+__all__ = ["__version__", "ConvergenceWarning", "InvalidParameterError", "ModelFileError",
+           "NotFittedError", "Terminated", *_EXPORTS]
 
 
 def __getattr__(name):

@@ -11,6 +11,7 @@ shows the traceback.
 """
 
 import argparse
+import codecs
 import csv
 import inspect
 import os
@@ -111,6 +112,17 @@ def _ngrams(text):
     return values
 
 
+def _encoding(text):
+    try:
+        info = codecs.lookup(text)
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"unknown encoding {text!r}; e.g. utf-8, latin-1, cp1252, utf-16") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a text encoding")
+    return text
+
+
 def _formats(text):
     if text.lower() == "none":
         return ()
@@ -147,6 +159,9 @@ def _input_options():
                    help="the data matrix's name in a .mat file or .npz archive")
     g.add_argument("--transpose", action="store_true",
                    help="the matrix on file is documents x words: transpose it")
+    g.add_argument("--encoding", type=_encoding, default="utf-8", metavar="NAME",
+                   help="encoding of text input, e.g. latin-1 (default: utf-8; a file with a "
+                        "byte-order mark is read in the encoding it marks)")
     return p
 
 
@@ -332,6 +347,11 @@ def _read_corpus(args, console, *, labels=None, reference=None, comm=None):
     kwargs = dict(format=args.format, text_column=args.text_column, id_column=args.id_column,
                   variable=args.variable, transpose=args.transpose,
                   progress=not console.quiet, labels=labels)
+    if comm is None or "encoding" in inspect.signature(load_columns_of_corpus).parameters:
+        kwargs["encoding"] = args.encoding
+    elif codecs.lookup(args.encoding).name != "utf-8":
+        raise UsageError("--encoding is not available when the command runs on several MPI "
+                         "ranks: convert the text to UTF-8")
     if reference is None:
         kwargs.update(vocabulary=args.vocab, vectorizer=args.vectorizer,
                       stop_words=None if args.stop_words == "none" else args.stop_words,
@@ -414,6 +434,54 @@ def _write_outputs(model, corpus, out, console, *, n_words, figures):
     return h
 
 
+def _output_problem(path, *, folder):
+    """Why ``path`` cannot be written (a folder to create or write in, with ``folder``, else a
+    file to create or replace), or None. Checked before the work whose result goes there."""
+    path = Path(path)
+    if path.exists():
+        if folder and not path.is_dir():
+            return f"{path} exists and is not a folder"
+        if not folder and path.is_dir():
+            return f"{path} is a folder"
+        if not os.access(path, os.W_OK | (os.X_OK if folder else 0)):
+            return f"{path} is not writable"
+        return None
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot create {path}: {parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create {path}: {parent} is not writable"
+    return None
+
+
+def _check_outputs(outputs, comm=None):
+    """Raise (on every MPI rank) the first problem :func:`_output_problem` finds with
+    ``outputs``, (option, path or None, folder) triples, as rank 0 sees them."""
+    problem = None
+    if comm is None or comm.Get_rank() == 0:
+        for option, path, folder in outputs:
+            text = None if path is None else _output_problem(path, folder=folder)
+            if text:
+                problem = f"{option}: {text}"
+                break
+    if comm is not None:
+        problem = comm.bcast(problem, root=0)
+    if problem:
+        raise ValueError(problem)
+
+
+def _run_outputs(out, figures):
+    """The (option, path, folder) triples of what _write_outputs writes into ``out``."""
+    if out is None:
+        return []
+    out = Path(out)
+    return [("--out", out, True), *(("--out", out / name, False)
+                                     for name in ("model.npz", "topics.json", "topics.md")),
+            ("--out", out / "figures" if figures else None, True)]
+
+
 # ---------------------------------------------------------------------------------------------
 # Commands
 
@@ -454,7 +522,15 @@ def _known_mask(known, fraction, seed, comm):
 def _cmd_fit(args, console):
     if args.known_fraction is not None and args.labels is None:
         raise UsageError("--known-fraction needs --labels")
+    ranks = args.ranks
+    if args.resume is None and any(b > a for a, b in zip(ranks, ranks[1:])):
+        raise UsageError(
+            f"--ranks {','.join(map(str, ranks))}: each layer groups the topics of the layer "
+            "below it, so it needs at most as many (ranks are finest first, e.g. --ranks "
+            f"{','.join(map(str, sorted(ranks, reverse=True)))})")
     comm = args.comm
+    _check_outputs([*_run_outputs(args.out, args.figures),
+                    ("--checkpoint", args.checkpoint, False)], comm)
     corpus = _read_corpus(args, console, labels=args.labels, comm=comm)
     y = mask = None
     if corpus.labels is not None:
@@ -516,6 +592,7 @@ def _load(path):
 def _cmd_topics(args, console):
     from .topics import topic_hierarchy
 
+    _check_outputs([("--out", args.out, False)])
     model, info = _load(args.model)
     h = topic_hierarchy(model, info.vocabulary, doc_ids=info.doc_ids or None,
                         n_words=args.top_words)
@@ -526,6 +603,7 @@ def _cmd_topics(args, console):
     else:
         text = h.format_tree(weights=args.weights)
     if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text + "\n", encoding="utf-8")
         console.info(f"Wrote {args.out}")
     else:
@@ -559,6 +637,7 @@ def _cmd_transform(args, console):
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".json", ".npz", ".npy"):
         raise UsageError(f"--out must end in .csv, .json, .npz or .npy, got {args.out!r}")
+    _check_outputs([("--out", out, False)])
     model, info = _load(args.model)
     reference = {}
     if info.vectorizer is not None:
@@ -596,6 +675,7 @@ def _cmd_transform(args, console):
         mass = scale[:, None] * np.asarray(S_l)
         total = mass.sum(axis=0)
         mixtures.append(mass / np.where(total > 0, total, 1.0))
+    out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npz":
         arrays = {f"S_{l}": np.asarray(S_l) for l, S_l in enumerate(S)}
         np.savez(out, doc_ids=np.array(corpus.doc_ids, dtype=str), **arrays)
@@ -621,10 +701,11 @@ def _cmd_transform(args, console):
 def _cmd_plot(args, console):
     from .topics import save_figures
 
-    model, info = _load(args.model)
     model_path = Path(args.model)
     out = Path(args.out) if args.out else (
         model_path if model_path.is_dir() else model_path.parent) / "figures"
+    _check_outputs([("--out" if args.out else "the figures folder", out, True)])
+    model, info = _load(args.model)
     t0 = time.perf_counter()
     written = save_figures(model, out, vocabulary=info.vocabulary, labels=info.labels,
                            label_names=info.label_names, formats=args.formats,
@@ -664,6 +745,8 @@ def _cmd_demo(args, console):
     from .topics import Corpus, count_tokens, label_codes, weigh_counts
     from .topics import topic_hierarchy
 
+    _check_outputs([*_run_outputs(args.out, ("png", "svg")),
+                    ("--save-corpus", args.save_corpus, True)])
     t_start = time.perf_counter()
     synth = make_topic_corpus(args.documents, random_state=args.seed)
     # Counted from the generator's own tokens (no scikit-learn needed); the options say how
@@ -751,10 +834,19 @@ def main(argv=None):
         return 2
     root = args.comm is None or args.comm.Get_rank() == 0
     console = _Console(args.quiet or not root)
-    caught = []
+    shown = set()
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        # Printed when it happens (before the output it concerns), once per text.
+        text = f"nnmf {args.command}: warning: {' '.join(str(message).split())}"
+        if not args.quiet and root and text not in shown:
+            shown.add(text)
+            print(text, file=sys.stderr)
+
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings():
             warnings.simplefilter("always")
+            warnings.showwarning = show_warning
             args.func(args, console)
     except UsageError as exc:
         print(f"nnmf {args.command}: usage error: {exc}", file=sys.stderr)
@@ -781,14 +873,6 @@ def main(argv=None):
         hint = "" if args.debug else " (--debug shows the traceback)"
         print(f"nnmf {args.command}: error: {_one_line(exc)}{hint}", file=sys.stderr)
         return 1
-    finally:
-        if not args.quiet and root:
-            seen = set()
-            for w in caught:
-                text = f"nnmf {args.command}: warning: {' '.join(str(w.message).split())}"
-                if text not in seen:
-                    seen.add(text)
-                    print(text, file=sys.stderr)
     return 0
 
 

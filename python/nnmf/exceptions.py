@@ -1,6 +1,7 @@
 """Warnings and errors raised by nnmf."""
 
-__all__ = ["ConvergenceWarning", "InvalidParameterError", "NotFittedError", "Terminated"]
+__all__ = ["ConvergenceWarning", "InvalidParameterError", "ModelFileError", "NotFittedError",
+           "Terminated"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -21,6 +22,16 @@ class InvalidParameterError(ValueError, TypeError):
     """A parameter of the wrong type or out of range; the message names it and what it takes.
 
     Subclasses both ``ValueError`` and ``TypeError``, like scikit-learn's.
+    """
+
+
+class ModelFileError(ValueError):
+    """A model file that :func:`nnmf.load_model` cannot load: not an nnmf model file, damaged
+    (truncated, a bad checksum), written in a newer format version, or holding invalid
+    content (metadata of the wrong shape, arrays that a fit cannot produce). The message
+    starts with the file's path and says what is wrong.
+
+    Subclasses ``ValueError``.
     """
 
 

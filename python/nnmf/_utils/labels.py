@@ -1,10 +1,11 @@
 """Class labels: the one encoder every estimator and corpus reader uses.
 
 Labels are integers or strings, one per column (document) of X. The rule for an unknown
-label, the same for lists, numpy arrays of any dtype and pandas Series: None, NaN, the
-number -1, and the strings "-1" and "" (after stripping spaces). A label is also unknown
-where an estimator's ``label_mask`` is False. Known labels must be all numbers (integers,
-or floats with integer values) or all strings: a mix is refused rather than guessed at.
+label, the same for lists, numpy arrays of any dtype and pandas Series: None, NaN (and
+pandas' NA), the number -1, and the strings "-1" and "" (after stripping spaces). A label is
+also unknown where an estimator's ``label_mask`` is False. Known labels must be all numbers
+(integers, or floats with integer values) or all strings: a mix is refused rather than guessed
+at.
 """
 
 import math
@@ -16,13 +17,19 @@ __all__ = ["encode_labels", "check_labels", "one_hot"]
 
 
 def _is_unknown(v):
-    if v is None:
+    if v is None or _is_pandas_na(v):
         return True
     if isinstance(v, str):
         return v.strip() in ("", "-1")
     if isinstance(v, (numbers.Real, np.number)) and not isinstance(v, (bool, np.bool_)):
         return math.isnan(float(v)) or float(v) == -1
     return False
+
+
+def _is_pandas_na(v):
+    """pandas.NA, the missing value of pandas' nullable dtypes (without importing pandas)."""
+    kind = type(v)
+    return kind.__name__ == "NAType" and kind.__module__.split(".")[0] == "pandas"
 
 
 def _is_int_text(text):

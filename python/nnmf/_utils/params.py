@@ -30,7 +30,12 @@ class Interval:
             return False
         if self.kind == "int" and not isinstance(value, numbers.Integral):
             return False
-        if not isinstance(value, numbers.Real) or not np.isfinite(value):
+        if not isinstance(value, numbers.Real):
+            return False
+        try:
+            if not np.isfinite(float(value)):
+                return False
+        except OverflowError:  # an int too large for a float
             return False
         if self.left is not None and (value < self.left or (
                 value == self.left and self.closed in ("right", "neither"))):

@@ -67,9 +67,9 @@ class MultilayerBaselineMixin(MultilayerMixin):
             Nonnegative data, columns are samples. Sparse X is never densified.
         y : array-like of shape (n,), default=None
             Class labels (integers or strings) for the label term on the last layer's S_L;
-            -1 (or None) marks an unknown label. None fits without labels.
+            None, NaN, -1, "-1" or "" mark an unknown label. None fits without labels.
         label_mask : array-like of bool of shape (n,), default=None
-            True where a label is known (semi-supervised); None uses every label not -1.
+            True where a label is known (semi-supervised); None uses every known label.
 
         Returns
         -------

@@ -164,7 +164,8 @@ class SSNMF(FixedBasisTransformMixin, LabelTermMixin, BaseEstimator):
         X : array-like or scipy sparse matrix of shape (m, n)
             Nonnegative data, columns are samples.
         y : array-like of shape (n,)
-            Class labels (integers or strings); -1 (or None) marks an unknown label.
+            Class labels (integers or strings); None, NaN, -1, "-1" or "" mark an unknown
+            label.
         label_mask : array-like of bool of shape (n,), default=None
             True where the label of a column is known and used; None means every label that
             is not -1.

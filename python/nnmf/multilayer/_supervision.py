@@ -112,14 +112,14 @@ class LabelTermMixin:
         if y is None:
             return -self._transform_error(X)
         self._check_supervised()
-        y = np.asarray(y)
         pred = self.predict(X)
-        if y.shape != pred.shape:
-            raise ValueError(f"y has shape {y.shape}, expected ({pred.shape[0]},)")
-        known = encode_labels(y)[1] >= 0
+        if np.shape(y) != pred.shape:
+            raise ValueError(f"y has shape {np.shape(y)}, expected ({pred.shape[0]},)")
+        classes, codes = encode_labels(y)   # the labels as the fit read them
+        known = codes >= 0
         if not known.any():
             raise ValueError("y has no known labels to score against")
-        return float(np.mean(pred[known] == y[known]))
+        return float(np.mean(pred[known] == classes[codes[known]]))
 
     def _transform_error(self, X):
         """||X - A_0 ... A_L S_L||_F / ||X||_F with S_L = transform(X), without an m x n

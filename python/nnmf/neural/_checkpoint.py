@@ -10,12 +10,11 @@ checkpoint.
 """
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .._utils.files import atomic_savez
 from .._version import __version__
 
 __all__ = ["write_checkpoint", "read_checkpoint", "read_stored_S"]
@@ -23,19 +22,6 @@ __all__ = ["write_checkpoint", "read_checkpoint", "read_stored_S"]
 _FORMAT = "nnmf-checkpoint"
 _FORMAT_VERSION = 1
 _META = "__checkpoint__"
-
-
-def _atomic_savez(path, arrays):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _rank_file(path, rank, size):
@@ -61,14 +47,15 @@ def write_checkpoint(path, state, store, collective):
         return value
 
     meta["state"] = {k: put(k, v) for k, v in state.items()}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     if collective.size > 1:
-        _atomic_savez(_rank_file(path, collective.rank, collective.size),
+        atomic_savez(_rank_file(path, collective.rank, collective.size),
                       {f"S{l}": S for l, S in enumerate(store)})
     else:
         arrays.update({f"store.S{l}": S for l, S in enumerate(store)})
     if collective.rank == 0:
         arrays[_META] = np.array(json.dumps(meta))
-        _atomic_savez(path, arrays)
+        atomic_savez(path, arrays)
 
 
 def read_checkpoint(path):

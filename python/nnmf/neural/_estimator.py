@@ -573,10 +573,10 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
         X : array-like or scipy sparse matrix of shape (n_features, n_samples)
             Nonnegative data, one column per sample. float32 stays float32.
         y : array-like of shape (n_samples,), default=None
-            Class labels (integers or strings); -1 (numeric) or None (object) marks an
+            Class labels (integers or strings); None, NaN, -1, "-1" or "" mark an
             unknown label.
         label_mask : array-like of bool, shape (n_samples,), default=None
-            True where the label is known (semi-supervised); None: every label not -1.
+            True where the label is known (semi-supervised); None: every known label.
         X_mask : array-like of shape (n_features, n_samples), default=None
             0/1 (or bool): 1 where X's entry is observed. Missing entries are left out of
             the layer-0 loss term (the NNLS layers still see X as given). With a mask, a

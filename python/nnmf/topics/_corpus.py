@@ -6,10 +6,14 @@ needed). Pre-vectorised matrices (.npz, .mtx, .mat, .npy) are read as they are. 
 documents and rows are words, the orientation every nnmf estimator expects.
 """
 
+import codecs
 import csv
+import io
 import json
 import numbers
 import os
+import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +39,11 @@ FORMATS = {
 }
 _TEXT_FORMATS = ("text", "csv", "jsonl")
 _VECTORIZERS = ("tfidf", "count")
+#: Byte-order marks (UTF-32 before UTF-16, whose mark begins UTF-32 LE's): a text file that
+#: starts with one is read in the encoding it marks, whatever ``encoding`` says.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
 
 
 @dataclass
@@ -99,7 +108,7 @@ def detect_format(path, fmt):
 def load_corpus(path, *, format=None, labels=None, text_column="text", id_column=None,
                 variable=None, vocabulary=None, transpose=False, vectorizer="tfidf",
                 stop_words="english", min_df=1, max_df=1.0, max_features=None,
-                ngram_range=(1, 1), idf=None, progress=False):
+                ngram_range=(1, 1), idf=None, progress=False, encoding="utf-8"):
     """Read a corpus from a file or folder.
 
     Parameters
@@ -144,11 +153,22 @@ def load_corpus(path, *, format=None, labels=None, text_column="text", id_column
         frequencies (None computes them from these documents).
     progress : bool, default=False
         Show a progress bar (tqdm) while reading a folder of text files.
+    encoding : str, default="utf-8"
+        The encoding of text files (``.txt``, CSV, JSON Lines, and vocabulary and label files
+        with one entry per line), e.g. ``"latin-1"`` or ``"cp1252"``. A file that starts
+        with a byte-order mark (UTF-8, UTF-16 or UTF-32) is read in the encoding it marks.
 
     Returns
     -------
     Corpus
         ``X`` is words x documents: scipy CSC for text and sparse inputs.
+
+    Warns
+    -----
+    UserWarning
+        For text that is not valid in ``encoding`` (its undecodable bytes are replaced, which
+        splits words; the warning counts the files and names one), and for text holding NUL
+        characters (UTF-16 or UTF-32 without a byte-order mark).
 
     Examples
     --------
@@ -160,6 +180,7 @@ def load_corpus(path, *, format=None, labels=None, text_column="text", id_column
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
     fmt = detect_format(path, format)
+    encoding = _check_encoding(encoding)
     if fmt in _TEXT_FORMATS:
         if isinstance(vocabulary, (str, os.PathLike)):
             raise ValueError("a vocabulary file goes with a pre-vectorised matrix; text input "
@@ -167,10 +188,11 @@ def load_corpus(path, *, format=None, labels=None, text_column="text", id_column
         if vocabulary is not None and len(vocabulary) == 0:
             raise ValueError("the fixed vocabulary is empty")
         if fmt == "text":
-            texts, doc_ids, raw_labels = _read_text_folder(path, labels, progress)
+            texts, doc_ids, raw_labels = _read_text_folder(path, labels, progress, encoding)
         else:
             reader = _read_csv if fmt == "csv" else _read_jsonl
-            texts, doc_ids, raw_labels = reader(path, text_column, id_column, labels)
+            texts, doc_ids, raw_labels = reader(path, text_column, id_column, labels,
+                                                encoding)
         if not texts:
             raise ValueError(f"empty corpus: no documents in {path}")
         options = dict(kind=vectorizer, stop_words=stop_words, min_df=min_df, max_df=max_df,
@@ -184,7 +206,7 @@ def load_corpus(path, *, format=None, labels=None, text_column="text", id_column
         X = _as_nonnegative(X, path)
         if X.shape[1] == 0 or X.shape[0] == 0:
             raise ValueError(f"empty corpus: the matrix in {path} has shape {X.shape}")
-        vocab = _read_vocabulary(vocabulary, path, fmt, names)
+        vocab = _read_vocabulary(vocabulary, path, fmt, names, encoding)
         if vocab is not None and len(vocab) != X.shape[0]:
             hint = ""
             if len(vocab) == X.shape[1] and not transpose:
@@ -194,7 +216,7 @@ def load_corpus(path, *, format=None, labels=None, text_column="text", id_column
                 f"the vocabulary has {len(vocab)} words but the matrix has {X.shape[0]} rows "
                 f"(words) and {X.shape[1]} columns (documents){hint}")
         corpus = Corpus(X, vocab, [str(j) for j in range(X.shape[1])])
-        raw_labels = _matrix_labels(labels, path, fmt, names)
+        raw_labels = _matrix_labels(labels, path, fmt, names, encoding)
     if raw_labels is not None:
         if len(raw_labels) != corpus.n_documents:
             raise ValueError(f"{len(raw_labels)} labels for {corpus.n_documents} documents")
@@ -284,6 +306,8 @@ def vectorize(texts, options, *, vocabulary=None, idf=None):
     idf : ndarray or None
     """
     cv = _make_vectorizer(options, vocabulary)
+    if vocabulary is None:
+        _check_document_frequencies(options, len(texts))
     try:
         counts = cv.fit_transform(texts) if vocabulary is None else cv.transform(texts)
     except ValueError as exc:
@@ -298,6 +322,106 @@ def vectorize(texts, options, *, vocabulary=None, idf=None):
     return X, list(vocabulary), idf
 
 
+def _check_document_frequencies(options, n):
+    """min_df and max_df as document counts (as CountVectorizer counts them) that some word
+    of ``n`` documents can meet; an error naming the option at fault otherwise."""
+    min_df, max_df = options.get("min_df", 1), options.get("max_df", 1.0)
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in (min_df, max_df)):
+        return  # CountVectorizer reports the type
+    low = min_df if isinstance(min_df, numbers.Integral) else min_df * n
+    high = max_df if isinstance(max_df, numbers.Integral) else max_df * n
+    if low > n:
+        raise ValueError(f"min_df={min_df} keeps only words in at least {low:g} documents, but "
+                         f"the corpus has {n}: lower min_df")
+    if high < low:
+        raise ValueError(f"max_df={max_df} (words in at most {high:g} documents) and "
+                         f"min_df={min_df} (in at least {low:g}) leave no word: raise max_df or "
+                         "lower min_df")
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding text files
+
+
+def _check_encoding(encoding):
+    """The codec name of a text encoding (``"utf-8"``, ``"latin-1"``, ...); ValueError for an
+    unknown name or a codec that is not a text encoding."""
+    try:
+        info = codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise ValueError(f"unknown encoding {encoding!r}; give a text encoding such as "
+                         "'utf-8', 'latin-1' or 'cp1252'") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise ValueError(f"{encoding!r} is not a text encoding")
+    return info.name
+
+
+def _decode(data, encoding):
+    """(text, problem) of a file's bytes. A byte-order mark chooses the encoding. ``problem``
+    is None, ("undecodable", where: the first bad byte and its line; those bytes are replaced
+    by U+FFFD) or ("nul", None) for text holding NUL characters (UTF-16 or UTF-32 read as a
+    one-byte encoding)."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            encoding = name
+            break
+    try:
+        text, problem = data.decode(encoding), None
+    except UnicodeDecodeError as exc:
+        text = data.decode(encoding, errors="replace")
+        line = data[:exc.start].decode(encoding, errors="replace").count("\n") + 1
+        problem = ("undecodable", f"byte 0x{data[exc.start]:02x} on line {line}")
+    if "\x00" in text:  # the likelier cause of undecodable bytes too
+        problem = ("nul", None)
+    return text, problem
+
+
+def _report_decoding(problems, total, encoding, what, stacklevel=4):
+    """One warning per kind of problem of ``_decode`` among ``total`` files (``what``): how
+    many files have it, and the first. ``problems``: (name, problem) of each such file."""
+    for kind in ("undecodable", "nul"):
+        bad = [(name, where) for name, (k, where) in problems if k == kind]
+        if not bad:
+            continue
+        name, where = bad[0]
+        if total > 1:
+            subject = f"{len(bad)} of {total} {what}"
+            example = f" (the first: {name}{', ' + where if where else ''})"
+        else:
+            subject, example = name, f" ({where})" if where else ""
+        if kind == "undecodable":
+            message = (f"{subject}: not valid {encoding}{example}; the undecodable bytes were "
+                       "replaced, which splits words: name the encoding with encoding= "
+                       "(--encoding on the command line), e.g. 'latin-1' or 'cp1252'")
+        else:
+            message = (f"{subject}: NUL characters{example}, as in UTF-16 or UTF-32 text "
+                       "without a byte-order mark: name the encoding with encoding= "
+                       "(--encoding on the command line), e.g. 'utf-16-le'")
+        warnings.warn(message, UserWarning, stacklevel=stacklevel)
+
+
+def _read_text(path, encoding):
+    """A whole text file decoded by ``_decode``, with a warning for a problem."""
+    text, problem = _decode(Path(path).read_bytes(), encoding)
+    if problem is not None:
+        _report_decoding([(Path(path).name, problem)], 1, encoding, "files", stacklevel=5)
+    return text
+
+
+def _raise_csv_field_limit():
+    """Let the csv module read fields of any length (its default limit is 131,072
+    characters). The limit is process-wide: it is only ever raised, to the largest value the
+    platform's C long holds."""
+    for limit in (sys.maxsize, 2**31 - 1):
+        if csv.field_size_limit() >= limit:
+            return
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:  # a 32-bit C long (Windows)
+            continue
+
+
 def _progress(iterable, enabled, desc, total=None):
     if not enabled:
         return iterable
@@ -308,14 +432,18 @@ def _progress(iterable, enabled, desc, total=None):
     return tqdm(iterable, desc=desc, total=total, unit="doc", leave=False, disable=None)
 
 
-def _read_text_folder(path, labels, progress):
+def _read_text_folder(path, labels, progress, encoding="utf-8"):
     files = sorted(p for p in path.rglob("*.txt") if p.is_file())
     if not files:
         raise ValueError(f"empty corpus: no .txt files in {path}")
-    texts, doc_ids = [], []
+    texts, doc_ids, problems = [], [], []
     for f in _progress(files, progress, "reading", len(files)):
-        texts.append(f.read_text(encoding="utf-8", errors="replace"))
+        text, problem = _decode(f.read_bytes(), encoding)
+        texts.append(text)
         doc_ids.append(f.relative_to(path).as_posix())
+        if problem is not None:
+            problems.append((str(f), problem))
+    _report_decoding(problems, len(files), encoding, ".txt files")
     if labels is None:
         return texts, doc_ids, None
     if isinstance(labels, str) and labels == "folders":
@@ -325,7 +453,8 @@ def _read_text_folder(path, labels, progress):
             raise ValueError(f"labels='folders' but every .txt file sits directly in {path}: "
                              "put each class's files in a subfolder named after it")
         return texts, doc_ids, raw
-    return texts, doc_ids, _labels_from_file_or_list(labels, "'folders' or a labels file")
+    return texts, doc_ids, _labels_from_file_or_list(labels, "'folders' or a labels file",
+                                                     encoding)
 
 
 def _pick_column(columns, name, what, path):
@@ -334,38 +463,51 @@ def _pick_column(columns, name, what, path):
                          f"{', '.join(map(str, columns)) or 'nothing'}")
 
 
-def _read_csv(path, text_column, id_column, labels):
+def _read_csv(path, text_column, id_column, labels, encoding="utf-8"):
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
+    text = _read_text(path, encoding)
+    _raise_csv_field_limit()
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    del text
+    try:
         columns = reader.fieldnames or []
         if not columns:
             raise ValueError(f"empty corpus: {path.name} has no header row")
         rows = list(reader)
-    return _records(rows, columns, path, text_column, id_column, labels, "column")
+    except csv.Error as exc:
+        raise ValueError(f"{path.name} line {reader.line_num} is not valid CSV: {exc}") from None
+    for name in (text_column, id_column, labels):
+        if isinstance(name, str) and columns.count(name) > 1:  # DictReader keeps the last
+            raise ValueError(f"{path.name} has {columns.count(name)} columns named {name!r}: "
+                             "rename all but one")
+    return _records(rows, columns, path, text_column, id_column, labels, "column", encoding)
 
 
-def _read_jsonl(path, text_column, id_column, labels):
+def _read_jsonl(path, text_column, id_column, labels, encoding="utf-8"):
     rows, columns = [], {}
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with io.StringIO(_read_text(path, encoding), newline=None) as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError as exc:
+            except RecursionError:
+                raise ValueError(f"{path.name} line {lineno} nests JSON too deeply to read") \
+                    from None
+            except ValueError as exc:  # JSONDecodeError, or an integer of 4,300+ digits
+                detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
                 raise ValueError(
-                    f"{path.name} line {lineno} is not valid JSON: {exc.msg}") from None
+                    f"{path.name} line {lineno} is not valid JSON: {detail}") from None
             if not isinstance(row, dict):
                 raise ValueError(f"{path.name} line {lineno} is not a JSON object")
             rows.append(row)
             columns.update(dict.fromkeys(row))
     if not rows:
         raise ValueError(f"empty corpus: no records in {path}")
-    return _records(rows, list(columns), path, text_column, id_column, labels, "key")
+    return _records(rows, list(columns), path, text_column, id_column, labels, "key", encoding)
 
 
-def _records(rows, columns, path, text_column, id_column, labels, what):
+def _records(rows, columns, path, text_column, id_column, labels, what, encoding="utf-8"):
     _pick_column(columns, text_column, f"text {what}", path)
     texts = ["" if r.get(text_column) is None else str(r.get(text_column)) for r in rows]
     if id_column is not None:
@@ -380,7 +522,7 @@ def _records(rows, columns, path, text_column, id_column, labels, what):
         elif isinstance(labels, str) and not Path(labels).is_file():
             _pick_column(columns, labels, f"label {what}", path)
         else:
-            raw = _labels_from_file_or_list(labels, f"a {what} name or a labels file")
+            raw = _labels_from_file_or_list(labels, f"a {what} name or a labels file", encoding)
     return texts, doc_ids, raw
 
 
@@ -448,7 +590,7 @@ def _strings(values):
     return out
 
 
-def _read_vocabulary(vocabulary, path, fmt, names):
+def _read_vocabulary(vocabulary, path, fmt, names, encoding="utf-8"):
     if vocabulary is None:
         return None
     if not isinstance(vocabulary, (str, os.PathLike)):
@@ -460,27 +602,37 @@ def _read_vocabulary(vocabulary, path, fmt, names):
         where = f" and no variable {vocabulary!r} in {path.name}" if names is not None else ""
         raise FileNotFoundError(f"vocabulary file not found: {vocabulary}{where}")
     if vpath.suffix.lower() == ".npy":
-        return [str(w) for w in np.load(vpath, allow_pickle=False).ravel()]
+        return [str(w) for w in _load_npy(vpath).ravel()]
     if vpath.suffix.lower() == ".json":
-        words = json.loads(vpath.read_text(encoding="utf-8"))
+        try:
+            words = json.loads(_read_text(vpath, encoding))
+        except (ValueError, RecursionError) as exc:
+            raise ValueError(f"{vpath.name} is not valid JSON: {exc}") from None
         if not isinstance(words, list):
             raise ValueError(f"{vpath.name} must hold a JSON list of words")
         return [str(w) for w in words]
-    return vpath.read_text(encoding="utf-8", errors="replace").splitlines()
+    return _read_text(vpath, encoding).splitlines()
 
 
-def _labels_from_file_or_list(labels, expected):
+def _load_npy(path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"cannot read {path.name} as a .npy file: {exc}") from None
+
+
+def _labels_from_file_or_list(labels, expected, encoding="utf-8"):
     if not isinstance(labels, (str, os.PathLike)):
         return list(labels)
     lpath = Path(labels)
     if not lpath.is_file():
         raise FileNotFoundError(f"labels file not found: {labels} (expected {expected})")
     if lpath.suffix.lower() == ".npy":
-        return list(np.load(lpath, allow_pickle=False).ravel())
-    return lpath.read_text(encoding="utf-8", errors="replace").splitlines()
+        return list(_load_npy(lpath).ravel())
+    return _read_text(lpath, encoding).splitlines()
 
 
-def _matrix_labels(labels, path, fmt, names):
+def _matrix_labels(labels, path, fmt, names, encoding="utf-8"):
     if labels is None:
         return None
     if names is not None and isinstance(labels, str) and labels in names:
@@ -495,7 +647,7 @@ def _matrix_labels(labels, path, fmt, names):
     if isinstance(labels, str) and names is not None and not Path(labels).is_file():
         raise ValueError(f"no labels {labels!r} in {path.name}: not a variable there "
                          f"({', '.join(sorted(names))}) nor a file")
-    return _labels_from_file_or_list(labels, "a labels file")
+    return _labels_from_file_or_list(labels, "a labels file", encoding)
 
 
 def label_codes(raw):

@@ -55,8 +55,9 @@ html_theme_options = {
 def _public_name(app, env, node, contnode):
     """Resolve the names users write to the one place each object is documented:
     ``nnmf.NeuralNMF`` (a top-level alias) to ``nnmf.neural.NeuralNMF``, and a bare
-    ``ConvergenceWarning`` in a docstring of another module to ``nnmf.exceptions``'s. Applies
-    only where exactly one documented object has that name."""
+    ``ConvergenceWarning`` in a docstring of another module to ``nnmf.exceptions``'s. A
+    top-level name goes to the subpackage it is exported from; any other name resolves only
+    where exactly one documented object has it."""
     if node.get("refdomain") != "py":
         return None
     target = node.get("reftarget", "")
@@ -67,6 +68,9 @@ def _public_name(app, env, node, contnode):
     matches = [full for full in domain.objects
                if full.startswith("nnmf.") and full.endswith("." + name)
                and not any(part.startswith("_") for part in full.split("."))]
+    if len(matches) > 1 and name in nnmf._EXPORTS:   # a top-level name: its home subpackage
+        home = f"nnmf.{nnmf._EXPORTS[name]}.{name}"
+        matches = [home] if home in matches else matches
     if len(matches) != 1:
         return None
     return domain.resolve_xref(env, node.get("refdoc"), app.builder, node.get("reftype"),

@@ -726,11 +726,7 @@ def _vectorizer(options, vocabulary):
         else:
             cv._validate_vocabulary()
     except ValueError as exc:
-        message = str(exc)
-        if "empty vocabulary" in message:
-            raise ValueError("empty corpus: the documents contain no words (after removing "
-                             "stop words)") from None
-        raise ValueError(f"vectorising the text failed: {message}") from None
+        raise _c.vectorizer_error(exc) from None
     return cv
 
 

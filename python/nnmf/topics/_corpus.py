@@ -273,6 +273,15 @@ def weigh_counts(counts, options, idf=None):
     return sp.csc_matrix(weighted.T), idf
 
 
+def vectorizer_error(exc):
+    """scikit-learn's ValueError from vectorising, as the message nnmf gives."""
+    message = str(exc)
+    if "empty vocabulary" in message:
+        return ValueError("empty corpus: the documents contain no words (after removing stop "
+                          "words)")
+    return ValueError(f"vectorising the text failed: {message}")
+
+
 def count_tokens(token_lists):
     """Count already-tokenised documents: (counts (documents x words, CSR), vocabulary sorted).
     The synthetic demo corpus uses this, so the demo needs no scikit-learn."""
@@ -311,11 +320,7 @@ def vectorize(texts, options, *, vocabulary=None, idf=None):
     try:
         counts = cv.fit_transform(texts) if vocabulary is None else cv.transform(texts)
     except ValueError as exc:
-        message = str(exc)
-        if "empty vocabulary" in message:
-            raise ValueError("empty corpus: the documents contain no words (after removing "
-                             "stop words)") from None
-        raise ValueError(f"vectorising the text failed: {message}") from None
+        raise vectorizer_error(exc) from None
     if vocabulary is None:
         vocabulary = [str(w) for w in cv.get_feature_names_out()]
     X, idf = weigh_counts(counts, options, idf)

@@ -183,7 +183,23 @@ class NNLSFunction(torch.autograd.Function):
 # point of evaluation, so that differentiating them once more reaches backward/jvp below and
 # raises, rather than giving a number that misses the dependence of the core's solve on A.
 
-class _VJPFunction(torch.autograd.Function):
+class _FirstDerivative(torch.autograd.Function):
+    """A derivative of the layer, computed by the core: differentiating it again raises."""
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        pass
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(SECOND_DERIVATIVE_MESSAGE)
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        raise RuntimeError(SECOND_DERIVATIVE_MESSAGE)
+
+
+class _VJPFunction(_FirstDerivative):
     """(dA, dX) = nnls_vjp(A, X, S, gS) at the point of the forward pass."""
 
     @staticmethod
@@ -207,20 +223,9 @@ class _VJPFunction(torch.autograd.Function):
         return (None if dA is None else torch.from_numpy(dA).to(dtypes[0]),
                 None if dX is None else torch.from_numpy(dX).to(dtypes[1]))
 
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        pass
-
-    @staticmethod
-    def backward(ctx, *grads):
-        raise RuntimeError(SECOND_DERIVATIVE_MESSAGE)
-
-    @staticmethod
-    def jvp(ctx, *tangents):
-        raise RuntimeError(SECOND_DERIVATIVE_MESSAGE)
 
 
-class _JVPFunction(torch.autograd.Function):
+class _JVPFunction(_FirstDerivative):
     """dS = nnls_jvp(A, X, S, dA, dX) at the point of the forward pass."""
 
     @staticmethod
@@ -231,17 +236,6 @@ class _JVPFunction(torch.autograd.Function):
         dS = nnls_jvp(state.A, state.Xop, state.S, dA, dX, n_threads=state.n_threads)
         return torch.from_numpy(fortran(dS, state.S.dtype))
 
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        pass
-
-    @staticmethod
-    def backward(ctx, *grads):
-        raise RuntimeError(SECOND_DERIVATIVE_MESSAGE)
-
-    @staticmethod
-    def jvp(ctx, *tangents):
-        raise RuntimeError(SECOND_DERIVATIVE_MESSAGE)
 
 
 # torch's Function.apply binds the arguments of the setup_context form with

@@ -140,25 +140,8 @@ class _SampleMajor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return tags
 
 
-class NeuralNMFTransformer(_SampleMajor):
-    """Neural NMF (:class:`nnmf.NeuralNMF`, unsupervised) with rows as samples, for
-    scikit-learn pipelines.
-
-    ``fit(X)`` fits ``NeuralNMF`` on ``X.T``; ``transform(X)`` returns the coefficients of
-    the rows of X in one layer of the fitted hierarchy, ``S_layer.T`` of shape (n_samples,
-    k_layer), the top layer by default. Labels ``y`` are ignored (as by any unsupervised
-    transformer): put a classifier after it in a pipeline.
-
-    The parameters other than ``layer`` are :class:`nnmf.NeuralNMF`'s, whose docstring
-    describes them in full.
-
-    Parameters
-    ----------
-    ranks : int or sequence of int
-        (k_0, ..., k_L): layer l has k_l topics. Each rank must be at most
-        min(n_samples, n_features) of the training X.
-    layer : int, default=-1
-        The layer whose coefficients ``transform`` returns (negative counts from the top).
+# The training parameters both Neural NMF wrappers document (inserted in their docstrings)
+_TRAINING_PARAMETERS = """\
     loss : {"reconstruction", "energy"}, default="reconstruction"
         The data term: the fit of the whole hierarchy, or the sum of every layer's fit.
     optimizer : {"armijo", "adam", "pgd"}, default="armijo"
@@ -179,6 +162,35 @@ class NeuralNMFTransformer(_SampleMajor):
         Show a progress bar (needs tqdm).
     n_threads : int, default=None
         Threads of the compiled core (None: OpenMP's maximum); results do not depend on it.
+"""
+
+
+def _with_training_parameters(cls):
+    cls.__doc__ = cls.__doc__.replace("    <training parameters>\n", _TRAINING_PARAMETERS)
+    return cls
+
+
+@_with_training_parameters
+class NeuralNMFTransformer(_SampleMajor):
+    """Neural NMF (:class:`nnmf.NeuralNMF`, unsupervised) with rows as samples, for
+    scikit-learn pipelines.
+
+    ``fit(X)`` fits ``NeuralNMF`` on ``X.T``; ``transform(X)`` returns the coefficients of
+    the rows of X in one layer of the fitted hierarchy, ``S_layer.T`` of shape (n_samples,
+    k_layer), the top layer by default. Labels ``y`` are ignored (as by any unsupervised
+    transformer): put a classifier after it in a pipeline.
+
+    The parameters other than ``layer`` are :class:`nnmf.NeuralNMF`'s, whose docstring
+    describes them in full.
+
+    Parameters
+    ----------
+    ranks : int or sequence of int
+        (k_0, ..., k_L): layer l has k_l topics. Each rank must be at most
+        min(n_samples, n_features) of the training X.
+    layer : int, default=-1
+        The layer whose coefficients ``transform`` returns (negative counts from the top).
+    <training parameters>
 
     Attributes
     ----------
@@ -333,6 +345,7 @@ class NMFTransformer(_SampleMajor):
         return self.model_.transform(Xt)
 
 
+@_with_training_parameters
 class NeuralNMFClassifier(ClassifierMixin, _SampleMajor):
     """Supervised and semi-supervised Neural NMF (:class:`nnmf.NeuralNMF` with labels) with
     rows as samples: a scikit-learn classifier.
@@ -360,26 +373,7 @@ class NeuralNMFClassifier(ClassifierMixin, _SampleMajor):
         "cross_entropy": ``predict_proba`` is the softmax of the scores. "l2" (the paper's):
         ``predict_proba`` normalises the scores clipped at zero, which need not rank samples
         as ``decision_function`` does.
-    loss : {"reconstruction", "energy"}, default="reconstruction"
-        The data term: the fit of the whole hierarchy, or the sum of every layer's fit.
-    optimizer : {"armijo", "adam", "pgd"}, default="armijo"
-        Projected gradient with Armijo backtracking, projected Adam, or fixed steps.
-    learning_rate : float, default=None
-        The optimiser's (first) step; None: its default.
-    max_iter : int, default=500
-        Iterations (epochs with mini-batches).
-    tol : float, default=1e-5
-        Stop when the loss changes by less than ``tol`` times its value in one iteration.
-    batch_size : int, default=None
-        Samples per mini-batch (None: full batch).
-    init : {"hierarchical", "random"} or list of arrays, default="hierarchical"
-        Layer-wise NMF, random factors, or the starting A's (A_0 of shape (n_features, k_0)).
-    random_state : None or int, default=None
-        Seeds random init and the mini-batch order: a fixed seed gives the same fit.
-    verbose : bool or int, default=False
-        Show a progress bar (needs tqdm).
-    n_threads : int, default=None
-        Threads of the compiled core (None: OpenMP's maximum); results do not depend on it.
+    <training parameters>
 
     Attributes
     ----------

@@ -101,3 +101,20 @@ def test_a_huge_omp_num_threads_does_not_crash():
                           timeout=120, env={**os.environ, "OMP_NUM_THREADS": "100000"})
     assert done.returncode == 0, done.stderr
     assert "warned: OMP_NUM_THREADS asks for 100000 threads" in done.stdout
+
+
+def test_the_core_itself_refuses_a_decreasing_indptr():
+    """Defence in depth: the binding checks the whole indptr before any thread reads a block
+    (a later block's decrease once let an earlier block read past the arrays)."""
+    from nnmf.layer import _core
+
+    B = np.asfortranarray(np.ones((2, 4)))
+    indptr = np.array([0, 2, 10**6, 3], dtype=np.int32)   # rises past the end, then falls
+    indices = np.array([0, 1, 2], dtype=np.int32)
+    with pytest.raises(ValueError, match="nondecreasing"):
+        _core.dense_times_csc(B, indptr, indices, np.ones(3), 4, 3, 1)
+
+
+def test_a_factor_without_columns_is_harmless():
+    S = nnmf.nnls(np.zeros((5, 0)), np.ones((5, 3)))
+    assert S.shape == (0, 3)

@@ -142,9 +142,13 @@ CscArrays<T, I> csc_arrays(const IndexArray<I>& indptr, const IndexArray<I>& ind
     throw std::invalid_argument("indptr must have cols + 1 entries");
   if (indices.ndim() != 1 || data.ndim() != 1 || indices.shape(0) != data.shape(0))
     throw std::invalid_argument("indices and data must be 1-D of equal length");
-  // the kernel checks that indptr does not decrease: then every entry lies in the arrays
   if (indptr.data()[0] != 0 || indptr.data()[cols] > indices.shape(0))
     throw std::invalid_argument("indptr must start at 0 and end within indices");
+  // Checked here, before any thread reads a block: with indptr nondecreasing every entry lies
+  // in the arrays (the kernel's own checks see one block of columns at a time)
+  const I* p = indptr.data();
+  for (std::int64_t j = 0; j < cols; ++j)
+    if (p[j + 1] < p[j]) throw std::invalid_argument("sparse indptr must be nondecreasing");
   return {indptr.data(), indices.data(), data.data()};
 }
 

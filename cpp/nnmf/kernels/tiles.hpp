@@ -154,6 +154,7 @@ EIGEN_ALWAYS_INLINE void gram_tile(const double* panel, Index rows, Index kp, In
 template <class T>
 void gram_rows(const Strided<T>& A, Index k, Index r0, Index r1, double* Gp,
                std::vector<double>& panel) {
+  if (k == 0) return;  // no columns: nothing to add, and no element of A to address
   constexpr Index L = Vec<double>::SizeAtCompileTime;
   const Index kp = gram_stride(k), vecs = kp / L;
   panel.assign(kGramPanelRows * kp, 0.0);

@@ -110,6 +110,8 @@ def planted(n=60, m=40, ranks=(6, 3), seed=0):
     return W @ rng.random((ranks[0], m)) + 0.01 * rng.random((n, m))
 
 
+# the wrapper must equal NeuralNMF whether or not the fit converged within max_iter
+@pytest.mark.filterwarnings("ignore::nnmf.ConvergenceWarning")
 def test_neural_wrapper_is_neuralnmf_on_the_transpose():
     X = planted()
     t = NeuralNMFTransformer((6, 3), random_state=0)
@@ -132,6 +134,8 @@ def test_neural_wrapper_is_neuralnmf_on_the_transpose():
                            "neuralnmftransformer2"]
 
 
+# the wrapper must equal NeuralNMF whether or not the fit converged within max_iter
+@pytest.mark.filterwarnings("ignore::nnmf.ConvergenceWarning")
 def test_neural_wrapper_layer():
     X = planted()
     t = NeuralNMFTransformer((6, 3), layer=0, random_state=0).fit(X)

@@ -81,7 +81,7 @@ def _reference(inputs, name):
     _, rel, options = io_cases.CASES[name]
     options = io_cases.resolve(options, inputs)
     path = inputs / rel
-    if not path.is_dir() or rel == "text":
+    if not path.is_dir() or rel in ("text", "cp1252_text"):
         dtype = options.pop("dtype", None)
         with warnings.catch_warnings():   # a case holds a file that is not valid UTF-8
             warnings.simplefilter("ignore", UserWarning)
@@ -175,6 +175,7 @@ def test_a_failing_rank_fails_every_rank(inputs, tmp_path):
     same("missing", "FileNotFoundError", "no such file or folder")
     same("pruned_away", "ValueError", "After pruning, no terms remain")
     same("different_args", "ValueError", "called with different min_df on different ranks")
+    same("utf16", "ValueError", "utf16.csv is utf-16-le text", "convert it to UTF-8")
     # a fault of one rank's part: that rank's exception, the others name it
     for name, bad, words in [("bad_shard", 1, ["cannot read shard part-0001.npz"]),
                              ("bad_jsonl", 2, ["bad.jsonl line 6 is not valid JSON"])]:
@@ -194,7 +195,9 @@ def test_one_process_without_mpi(inputs):
         options = io_cases.resolve(options, inputs)
         read = nnmf.distributed.load_columns if loader == "columns" else (
             nnmf.distributed.load_corpus)
-        got = read(inputs / rel, None, **options)
+        with warnings.catch_warnings():  # the text folder holds a file that is not UTF-8
+            warnings.simplefilter("ignore", UserWarning)
+            got = read(inputs / rel, None, **options)
         ref = _reference(inputs, name)
         assert np.array_equal(_dense(got.X), _dense(ref.X))
         if loader == "corpus":
@@ -209,6 +212,26 @@ def test_one_process_without_mpi(inputs):
     with pytest.raises(ValueError, match="negative"):
         np.save(inputs / "negative.npy", -np.ones((3, 3)))
         nnmf.distributed.load_columns(inputs / "negative.npy", None)
+
+
+def test_decoding_warnings_as_one_process(inputs):
+    """Text that is not valid in its encoding: one process and nnmf.distributed (comm=None
+    here; the MPI runs above read the same files) warn alike, naming the file and line."""
+    for rel, options in [("bom.jsonl", {}), ("cp1252.csv", {}), ("text", {})]:
+        got = []
+        for read in (load_corpus, lambda path, **o: nnmf.distributed.load_corpus(path, None, **o)):
+            with pytest.warns(UserWarning) as record:
+                read(inputs / rel, **options)
+            got.append([str(w.message) for w in record])
+        assert got[0] == got[1], rel
+        assert len(got[0]) == 1 and "not valid utf-8" in got[0][0]
+    assert "bom.jsonl: not valid utf-8 (byte 0xff on line 7)" in got_first(inputs)
+
+
+def got_first(inputs):
+    with pytest.warns(UserWarning) as record:
+        nnmf.distributed.load_corpus(inputs / "bom.jsonl", None)
+    return str(record[0].message)
 
 
 def test_lines_split_and_decode_as_text_mode(tmp_path):

@@ -347,11 +347,7 @@ def _read_corpus(args, console, *, labels=None, reference=None, comm=None):
     kwargs = dict(format=args.format, text_column=args.text_column, id_column=args.id_column,
                   variable=args.variable, transpose=args.transpose,
                   progress=not console.quiet, labels=labels)
-    if comm is None or "encoding" in inspect.signature(load_columns_of_corpus).parameters:
-        kwargs["encoding"] = args.encoding
-    elif codecs.lookup(args.encoding).name != "utf-8":
-        raise UsageError("--encoding is not available when the command runs on several MPI "
-                         "ranks: convert the text to UTF-8")
+    kwargs["encoding"] = args.encoding
     if reference is None:
         kwargs.update(vocabulary=args.vocab, vectorizer=args.vectorizer,
                       stop_words=None if args.stop_words == "none" else args.stop_words,

@@ -2,6 +2,7 @@
 (tests/mpi/load_io.py): ``write_inputs(root)`` writes every file under ``root``; ``CASES``
 names each read: name -> (loader, path relative to root, options)."""
 
+import codecs
 import json
 import zipfile
 from pathlib import Path
@@ -129,6 +130,20 @@ def write_inputs(root):
                                                for i, t in enumerate(["orbit rocket", "goal team",
                                                                       "orbit goal"])) + "\n",
                                      encoding="utf-8")
+    # encodings: Windows-1252 text named by encoding=, a UTF-8 byte-order mark, bytes invalid in it
+    docs = _documents(9, 9)
+    rows = ["text,topic"] + [f"{t} café crème délicieux,{topic}" for t, topic in docs]
+    (root / "cp1252.csv").write_bytes(("\n".join(rows) + "\n").encode("cp1252"))
+    folder = root / "cp1252_text"
+    for j, (text, topic) in enumerate(docs):
+        (folder / topic).mkdir(parents=True, exist_ok=True)
+        (folder / topic / f"d{j}.txt").write_bytes(f"{text} déjà à".encode("cp1252"))
+    lines = [json.dumps({"text": f"{t} naïve", "y": topic}, ensure_ascii=False)
+             for t, topic in docs]
+    lines[6] = lines[6][:-2] + ' \udcff"}'  # replaced below by an invalid byte
+    data = "\n".join(lines).encode("utf-8", errors="surrogateescape")
+    (root / "bom.jsonl").write_bytes(codecs.BOM_UTF8 + data)
+    (root / "utf16.csv").write_bytes("text\norbit rocket\n".encode("utf-16"))
     # inputs that fail
     bad = root / "bad_rows"
     bad.mkdir(exist_ok=True)
@@ -181,6 +196,9 @@ CASES = {
     "jsonl": ("corpus", "records.jsonl", {"labels": "label", "id_column": "id",
                                           "max_df": 5}),
     "tiny": ("corpus", "tiny.jsonl", {"labels": "y", "stop_words": None}),
+    "csv_cp1252": ("corpus", "cp1252.csv", {"labels": "topic", "encoding": "cp1252"}),
+    "text_cp1252": ("corpus", "cp1252_text", {"labels": "folders", "encoding": "cp1252"}),
+    "jsonl_bom": ("corpus", "bom.jsonl", {"labels": "y"}),
 }
 
 #: the cases run on 4 ranks too (tiny has fewer documents than ranks)
@@ -193,5 +211,6 @@ FAILURES = {
     "pruned_away": ("corpus", "reviews.csv", {"min_df": 100, "max_df": 1000}),
     "different_args": ("corpus", "reviews.csv", {"min_df": "RANK"}),  # rank + 1 on each rank
     "bad_jsonl": ("corpus", "bad.jsonl", {}),
+    "utf16": ("corpus", "utf16.csv", {}),  # splitting needs line ends of one byte
     "bad_shard": ("columns", "bad_shard", {}),  # part-0001.npz, read by rank 1 only, is corrupt
 }

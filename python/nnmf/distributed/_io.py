@@ -540,12 +540,12 @@ def _names_of(shard):
     return None if shard.variable is None else _Names(shard.path, shard.fmt)
 
 
-def _matrix_meta(plan, vocabulary, labels):
+def _matrix_meta(plan, vocabulary, labels, encoding):
     """Rank 0: the vocabulary, and the labels' codes and names of the whole matrix."""
     first = plan.shards[0]
     names = _names_of(first)
     where = plan.path if not plan.folder else Path(first.path)
-    vocab = _c._read_vocabulary(vocabulary, where, plan.fmt, names)
+    vocab = _c._read_vocabulary(vocabulary, where, plan.fmt, names, encoding)
     m, n = plan.shape
     if vocab is not None and len(vocab) != m:
         hint = ""
@@ -560,13 +560,13 @@ def _matrix_meta(plan, vocabulary, labels):
     if plan.folder and names is not None and isinstance(labels, str) and labels in names:
         raw = []
         for s in plan.shards:  # a variable of every shard: its documents' labels
-            part = _c._matrix_labels(labels, Path(s.path), s.fmt, _names_of(s))
+            part = _c._matrix_labels(labels, Path(s.path), s.fmt, _names_of(s), encoding)
             if len(part) != s.documents(plan.transpose):
                 raise ValueError(f"{s.label} has {len(part)} labels for "
                                  f"{s.documents(plan.transpose)} documents")
             raw.extend(part)
     else:
-        raw = _c._matrix_labels(labels, where, plan.fmt, names)
+        raw = _c._matrix_labels(labels, where, plan.fmt, names, encoding)
     if len(raw) != n:
         raise ValueError(f"{len(raw)} labels for {n} documents")
     codes, label_names = _c.label_codes(raw)
@@ -579,18 +579,24 @@ def _matrix_meta(plan, vocabulary, labels):
 
 class _Lines:
     """The lines of a text file from a byte offset, split and decoded exactly as
-    ``open(path, encoding="utf-8", errors="replace")`` gives them (at ``\\n``, ``\\r\\n`` and
-    a lone ``\\r``): with their endings (``newline=""``, for csv) or with each ending turned
-    into ``\\n`` (universal newlines). ``offset`` is the byte offset of the next line."""
+    ``open(path, encoding=encoding, errors="replace")`` gives them (at ``\\n``, ``\\r\\n``
+    and a lone ``\\r``): with their endings (``newline=""``, for csv) or with each ending
+    turned into ``\\n`` (universal newlines). ``offset`` is the byte offset of the next line.
+    The encoding must write ``\\n`` and ``\\r`` as those single bytes (``_line_encoding``).
+    ``problem``: the first decoding problem met, as ``nnmf.topics``' ``_decode`` reports it
+    but with the byte offset in place of the line: ("undecodable", (offset, byte)) or
+    ("nul", None); None while there is none."""
 
     _LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
 
-    def __init__(self, path, offset=0, universal=False):
+    def __init__(self, path, offset=0, universal=False, encoding="utf-8"):
         self._fh = open(path, "rb")
         self._fh.seek(offset)
         self.offset = offset
         self._universal = universal
+        self._encoding = encoding
         self._pending = []
+        self.problem = None
 
     def __enter__(self):
         return self
@@ -609,8 +615,15 @@ class _Lines:
             pieces = [raw] if b"\r" not in raw else [p for p in self._LONE_CR.split(raw) if p]
             self._pending = pieces[::-1]
         piece = self._pending.pop()
+        try:
+            text = piece.decode(self._encoding)
+        except UnicodeDecodeError as exc:
+            text = piece.decode(self._encoding, "replace")
+            if self.problem is None:
+                self.problem = ("undecodable", (self.offset + exc.start, piece[exc.start]))
+        if "\x00" in text and (self.problem is None or self.problem[0] != "nul"):
+            self.problem = ("nul", None)
         self.offset += len(piece)
-        text = piece.decode("utf-8", "replace")
         if self._universal:
             if text.endswith("\r\n"):
                 text = text[:-2] + "\n"
@@ -630,16 +643,37 @@ def _split_points(n_ranks, starts, extra=None):
     return points
 
 
-def _global_labels(labels, n, expected):
+def _global_labels(labels, n, expected, encoding):
     """Rank 0: the codes and names of labels given for the whole corpus (a file or a
     sequence)."""
-    raw = _c._labels_from_file_or_list(labels, expected)
+    raw = _c._labels_from_file_or_list(labels, expected, encoding)
     if len(raw) != n:
         raise ValueError(f"{len(raw)} labels for {n} documents")
     return _c.label_codes(raw)
 
 
-def _text_plan(path, fmt, labels, text_column, id_column, vocabulary, options, n_ranks):
+def _line_encoding(path, encoding):
+    """(codec, byte offset of the text) for reading a CSV or JSON Lines file in pieces
+    split at line-ending bytes: a byte-order mark chooses the codec and is skipped (as
+    ``nnmf.topics``' ``_decode`` reads it). The pieces are only right in a codec that writes
+    line endings as single ASCII bytes, so UTF-16 and UTF-32 are refused."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    start = 0
+    for bom, name in _c._BOMS:
+        if head.startswith(bom):
+            encoding, start = name, len(bom)
+            break
+    codec = encoding
+    if "\r\n{}\",".encode(codec, errors="replace") != b"\r\n{}\",":
+        raise ValueError(f"{path.name} is {codec} text, which the ranks cannot split at line "
+                         f"ends: convert it to UTF-8 (e.g. iconv -f {codec.upper()} -t UTF-8) "
+                         "or read it in one process")
+    return codec, start
+
+
+def _text_plan(path, fmt, labels, text_column, id_column, vocabulary, options, n_ranks,
+               encoding):
     """Rank 0: the documents and how they split across the ranks, without reading the text
     itself more than once (folders: the file list; CSV and JSON Lines: one scan for where the
     records start)."""
@@ -666,11 +700,14 @@ def _text_plan(path, fmt, labels, text_column, id_column, vocabulary, options, n
                 plan["codes"], plan["label_names"] = _c.label_codes(raw)
             else:
                 plan["codes"], plan["label_names"] = _global_labels(
-                    labels, len(files), "'folders' or a labels file")
+                    labels, len(files), "'folders' or a labels file", encoding)
         return plan
+    codec, begin = _line_encoding(path, encoding)
+    plan["encoding"] = codec
     if fmt == "csv":
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-        with _Lines(path) as lines:
+        _c._raise_csv_field_limit()
+        with _Lines(path, begin, encoding=codec) as lines:
             reader = csv.reader(lines, delimiter=delimiter)
             header = next(reader, None) or []
             if not header:
@@ -692,7 +729,7 @@ def _text_plan(path, fmt, labels, text_column, id_column, vocabulary, options, n
                     points=_split_points(n_ranks, starts))
         columns = header
     else:
-        with _Lines(path, universal=True) as lines:
+        with _Lines(path, begin, universal=True, encoding=codec) as lines:
             starts, linenos, lineno = array.array("q"), array.array("q"), 0
             while True:
                 at = lines.offset
@@ -712,7 +749,7 @@ def _text_plan(path, fmt, labels, text_column, id_column, vocabulary, options, n
         # a file or a sequence: every document's label (a column is read with its rows)
         what = "column" if fmt == "csv" else "key"
         plan["codes"], plan["label_names"] = _global_labels(
-            labels, len(starts), f"a {what} name or a labels file")
+            labels, len(starts), f"a {what} name or a labels file", encoding)
     return plan
 
 
@@ -730,28 +767,36 @@ def _vectorizer(options, vocabulary):
     return cv
 
 
-def _read_documents(plan, path, start, stop, progress):
-    """This rank's records: (rows or texts, doc ids or None, keys seen)."""
+def _read_documents(plan, path, start, stop, progress, encoding):
+    """This rank's records: (rows or texts, doc ids or None, keys seen, decoding problems as
+    (file name, problem) pairs: a text folder's per file (``nnmf.topics``' ``_decode``), a
+    CSV or JSON Lines file's first (``_Lines.problem``))."""
     count = stop - start
     fmt = plan["fmt"]
     if fmt == "text":
         rel = plan["files"][start:stop]
-        texts = [(path / r).read_text(encoding="utf-8", errors="replace")
-                 for r in _c._progress(rel, progress, "reading", len(rel))]
-        return texts, rel, None
+        texts, problems = [], []
+        for r in _c._progress(rel, progress, "reading", len(rel)):
+            text, problem = _c._decode((path / r).read_bytes(), encoding)
+            texts.append(text)
+            if problem is not None:
+                problems.append((str(path / r), problem))
+        return texts, rel, None, problems
     point = plan["points"]
     if count == 0:
-        return [], None, []
+        return [], None, [], []
     offset, first_line = point
+    codec = plan["encoding"]
     if fmt == "csv":
-        with _Lines(path, offset) as lines:
+        _c._raise_csv_field_limit()
+        with _Lines(path, offset, encoding=codec) as lines:
             reader = csv.DictReader(lines, fieldnames=plan["header"],
                                     delimiter=plan["delimiter"])
             rows = list(itertools.islice(reader, count))
-        keys = plan["header"]
+        keys, problem = plan["header"], lines.problem
     else:
         rows, keys, lineno = [], {}, first_line - 1
-        with _Lines(path, offset, universal=True) as lines:
+        with _Lines(path, offset, universal=True, encoding=codec) as lines:
             for line in lines:
                 lineno += 1
                 if not line.strip():
@@ -767,11 +812,35 @@ def _read_documents(plan, path, start, stop, progress):
                 keys.update(dict.fromkeys(row))
                 if len(rows) == count:
                     break
-        keys = list(keys)
+        keys, problem = list(keys), lines.problem
     if len(rows) != count:
         raise ValueError(f"{path.name} changed while it was read: expected {count} records "
                          f"from byte {offset}, found {len(rows)}")
-    return rows, None, keys
+    return rows, None, keys, [] if problem is None else [(path.name, problem)]
+
+
+def _report_decoding(c, path, problems, plan, encoding):
+    """Rank 0 warns as ``nnmf.topics.load_corpus`` does about the decoding problems every
+    rank met (``_read_documents``): a folder's files, or the file's first problem with its
+    line."""
+    gathered = _gather(c, problems)
+    if c.rank != 0:
+        return
+    problems = [p for rank in gathered for p in rank]
+    if plan["fmt"] == "text":
+        _c._report_decoding(problems, plan["n"], encoding, ".txt files", stacklevel=5)
+        return
+    kinds = [problem for _, problem in problems]
+    if ("nul", None) in kinds:
+        problem = ("nul", None)
+    elif kinds:
+        offset, byte = min(where for _, where in kinds)
+        with open(path, "rb") as fh:
+            line = fh.read(offset).count(b"\n") + 1
+        problem = ("undecodable", f"byte 0x{byte:02x} on line {line}")
+    else:
+        return
+    _c._report_decoding([(path.name, problem)], 1, plan["encoding"], "files", stacklevel=5)
 
 
 def _records(rows, columns, path, text_column, id_column, labels, what, start, have_codes):
@@ -917,18 +986,19 @@ def _agree_labels(c, raw):
 
 
 def _load_text(c, path, fmt, labels, text_column, id_column, vocabulary, options, idf,
-               progress):
+               progress, encoding):
     # Phase 1 (rank 0): the documents and where each rank's start
     plan = _on_root(c, _text_plan, path, fmt, labels, text_column, id_column, vocabulary,
-                    options, c.size)
+                    options, c.size, encoding)
     n = plan["n"]
     start, stop = c.column_range(n)
     if "points" in plan:
         plan["points"] = plan["points"][c.rank]
 
     # Phase 2: each rank reads its documents
-    texts, doc_ids, keys = _run(c, _read_documents, plan, path, start, stop,
-                                progress and c.rank == 0)
+    texts, doc_ids, keys, problems = _run(c, _read_documents, plan, path, start, stop,
+                                          progress and c.rank == 0, encoding)
+    _report_decoding(c, path, problems, plan, encoding)
     raw = None  # this rank's labels, when they come from a column
     if fmt != "text":
         if fmt == "jsonl":  # the union of every record's keys, in order of first appearance
@@ -987,7 +1057,7 @@ def _has_shards(path):
 def load_corpus(path, comm, *, format=None, labels=None, text_column="text", id_column=None,
                 variable=None, vocabulary=None, transpose=False, vectorizer="tfidf",
                 stop_words="english", min_df=1, max_df=1.0, max_features=None,
-                ngram_range=(1, 1), idf=None, progress=False):
+                ngram_range=(1, 1), idf=None, progress=False, encoding="utf-8"):
     """Read this rank's documents of a corpus as :func:`nnmf.topics.load_corpus` reads the
     whole corpus. Collective: every rank of ``comm`` calls it with the same arguments.
 
@@ -1013,8 +1083,12 @@ def load_corpus(path, comm, *, format=None, labels=None, text_column="text", id_
     comm : mpi4py communicator or None
         None reads the whole corpus in this process.
     format, labels, text_column, id_column, variable, vocabulary, transpose, vectorizer, \
-stop_words, min_df, max_df, max_features, ngram_range, idf, progress
-        As :func:`nnmf.topics.load_corpus` (``progress`` shows rank 0's reading).
+stop_words, min_df, max_df, max_features, ngram_range, idf, progress, encoding
+        As :func:`nnmf.topics.load_corpus` (``progress`` shows rank 0's reading; rank 0
+        warns about text that is not valid in ``encoding``, as one process does). A CSV or
+        JSON Lines file is split among the ranks at its line ends, which needs an encoding
+        that writes them as single bytes: UTF-16 and UTF-32 files are refused there (convert
+        them to UTF-8, or read them in one process).
 
     Returns
     -------
@@ -1035,17 +1109,18 @@ stop_words, min_df, max_df, max_features, ngram_range, idf, progress
                      id_column=id_column, variable=variable, vocabulary=vocabulary,
                      transpose=bool(transpose), vectorizer=vectorizer, stop_words=stop_words,
                      min_df=min_df, max_df=max_df, max_features=max_features,
-                     ngram_range=tuple(ngram_range), idf=idf)
+                     ngram_range=tuple(ngram_range), idf=idf, encoding=encoding)
     _same_arguments(c, "nnmf.distributed.load_corpus", arguments)
+    encoding = _c._check_encoding(encoding)
     path = Path(path)
     kind, detail = _on_root(c, _which_input, path, format)
     if kind == "text":
         options = dict(kind=vectorizer, stop_words=stop_words, min_df=min_df, max_df=max_df,
                        max_features=max_features, ngram_range=list(ngram_range))
         return _load_text(c, path, detail, labels, text_column, id_column, vocabulary, options,
-                          idf, progress)
+                          idf, progress, encoding)
     plan = _plan_matrix(c, path, detail[1], variable, bool(transpose), located=detail)
-    vocab, codes, label_names = _on_root(c, _matrix_meta, plan, vocabulary, labels)
+    vocab, codes, label_names = _on_root(c, _matrix_meta, plan, vocabulary, labels, encoding)
     block = _read_block(c, plan, None)
     corpus = _c.Corpus(block.X, vocab, [str(j) for j in range(block.start, block.stop)])
     if codes is not None:

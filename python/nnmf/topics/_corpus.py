@@ -41,9 +41,11 @@ _TEXT_FORMATS = ("text", "csv", "jsonl")
 _VECTORIZERS = ("tfidf", "count")
 #: Byte-order marks (UTF-32 before UTF-16, whose mark begins UTF-32 LE's): a text file that
 #: starts with one is read in the encoding it marks, whatever ``encoding`` says.
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
+#: The mark is stripped and the rest decoded in the codec it names, so that a decoding error's
+#: position counts from the text after it.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 @dataclass
@@ -368,7 +370,7 @@ def _decode(data, encoding):
     one-byte encoding)."""
     for bom, name in _BOMS:
         if data.startswith(bom):
-            encoding = name
+            data, encoding = data[len(bom):], name
             break
     try:
         text, problem = data.decode(encoding), None

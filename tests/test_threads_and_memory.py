@@ -2,11 +2,13 @@
 what serial calls get, two fits in two threads are both right, and resident memory stays flat
 over thousands of calls (no leak)."""
 
+import os
 import subprocess
 import sys
 import threading
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 import nnmf
@@ -93,10 +95,50 @@ print(rss() - before)
 
 def test_memory_stays_flat_over_thousands_of_calls_and_hundreds_of_fits():
     if not sys.platform.startswith("linux"):
-        import pytest
         pytest.skip("reads /proc/self/status")
     done = subprocess.run([sys.executable, "-c", _LEAK_CHECK], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
     grown = float(done.stdout.strip())
     assert grown < 20.0, f"resident memory grew by {grown:.1f} MB over 2000 calls and 200 fits"
+
+
+_THREAD_KNOBS = """
+import hashlib, sys, warnings, numpy as np, nnmf
+warnings.simplefilter("ignore")
+case = sys.argv[1]
+rng = np.random.default_rng(0)
+if case == "in_core":      # sparse X, and dense X with k_0 <= 64: every product with X in the core
+    news = nnmf.datasets.load_20news_subsampled().X
+    dense = rng.random((120, 90))
+    models = [nnmf.NeuralNMF((10, 6), random_state=0, max_iter=40).fit(news),
+              nnmf.NeuralNMF((9, 4), random_state=0, max_iter=40, init="random").fit(dense),
+              nnmf.NeuralNMF((9, 4), random_state=0, max_iter=40).fit(dense),
+              nnmf.NMF(5, solver="mu", random_state=0, max_iter=20).fit(news),
+              nnmf.HierarchicalNMF((6, 3), random_state=0).fit(news)]
+else:                      # dense X with k_0 = 70: products in numpy's BLAS
+    models = [nnmf.NeuralNMF((70, 5), random_state=0, max_iter=10).fit(rng.random((300, 200)))]
+print(hashlib.sha256(b"".join(np.asarray(a).tobytes() for m in models
+                         for a in (m.A_ if isinstance(m.A_, list) else [m.A_]))).hexdigest())
+"""
+
+
+def _fit_digest(case, omp, openblas=None):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env["OMP_NUM_THREADS"] = str(omp)
+    if openblas is not None:
+        env["OPENBLAS_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(openblas)
+    done = subprocess.run([sys.executable, "-c", _THREAD_KNOBS, case], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_thread_knobs_that_keep_results_bitwise():
+    """docs/guide/threads.md's table: OMP_NUM_THREADS changes nothing where the core does every
+    product with X and threadpoolctl holds BLAS to one thread; with BLAS's own thread count
+    fixed, nothing changes anywhere."""
+    pytest.importorskip("threadpoolctl")
+    assert _fit_digest("in_core", 1) == _fit_digest("in_core", 2)
+    assert _fit_digest("blas", 1, openblas=1) == _fit_digest("blas", 2, openblas=1)

@@ -81,13 +81,14 @@ def fit_nmf(Xop, k, *, solver, init, max_iter, tol, rng, n_threads, verbose=0,
                                  random_state=rng, n_threads=n_threads, callback=callback,
                                  warn=False, comm=collective)
         return A, S, np.asarray(history), _anls_converged(history, max_iter, tol)
-    A0, S0 = mu_init(Xop, k, init, rng, n_threads, collective)
-    (xsq,) = collective.sum(Xop.sqnorm())
-    scale = 2.0 / xsq if xsq > 0 else 0.0
-    if verbose:
-        def callback(it, A, S, obj):
-            print(f"NMF(mu) iteration {it}: relative error {np.sqrt(obj * scale):.6g}")
+    # the start and the norms are BLAS work too, whose rounding follows BLAS's thread count
     with blas_threads_for(Xop, k):
+        A0, S0 = mu_init(Xop, k, init, rng, n_threads, collective)
+        (xsq,) = collective.sum(Xop.sqnorm())
+        scale = 2.0 / xsq if xsq > 0 else 0.0
+        if verbose:
+            def callback(it, A, S, obj):
+                print(f"NMF(mu) iteration {it}: relative error {np.sqrt(obj * scale):.6g}")
         A, S, history, converged = nmf_mu(Xop, k, A_init=A0, S_init=S0, max_iter=max_iter,
                                           tol=tol, n_threads=n_threads, callback=callback,
                                           collective=collective)

@@ -284,9 +284,11 @@ class NeuralNMF(MultilayerMixin, LabelTermMixin, BaseEstimator):
     def _fit(self, X, y, label_mask, X_mask, resume=None):
         collective, Xop, n = fit_data(X, self.comm)
         p = agreed(collective, lambda: self._check_params((Xop.shape[0], n)))
-        problem = self._problem(Xop, p, y, label_mask, X_mask, collective)  # agreed errors
-        with blas_threads_for(Xop, p["ranks"][0]), abort_on_error(collective):
-            self._train(problem, p, resume)
+        # the problem's norms are BLAS sums too, whose rounding follows BLAS's thread count
+        with blas_threads_for(Xop, p["ranks"][0]):
+            problem = self._problem(Xop, p, y, label_mask, X_mask, collective)  # agreed errors
+            with abort_on_error(collective):
+                self._train(problem, p, resume)
 
     # ---------------------------------------------------------------------------------
     # training: the problem, the starting point, the loop, the fitted attributes

@@ -108,9 +108,10 @@ def test_nonfinite(func, name, value):
 
 @pytest.mark.parametrize("func", FUNCS)
 def test_A_whose_gram_overflows(func):
-    # finite A, but A^T A is not: found through the Gram matrix, which stands in for a scan
-    with pytest.raises(ValueError, match=r"^A's entries are too large: A\^T A overflows"):
-        _call(func, A=A0 * 1e300)
+    # finite A, but A^T A is not: its columns are scaled first (tests/test_nnls_numerics.py
+    # checks the values against scipy)
+    out = _call(func, A=A0 * 1e300)
+    assert all(np.isfinite(o).all() for o in (out if isinstance(out, tuple) else (out,)))
 
 
 @pytest.mark.parametrize("func", FUNCS)

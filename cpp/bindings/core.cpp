@@ -12,8 +12,11 @@
 #include <pybind11/eigen.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -40,10 +43,25 @@ using nnmf::RefC;
 using nnmf::RefR;
 using RefGram = RefC<double>;
 
-// Runs the core's work f() with the GIL released, so that other Python threads run meanwhile.
-// Nothing in f may touch a Python object.
+// Ctrl-C during a long call: Python only sets a flag when SIGINT arrives and runs its handler
+// when the interpreter next gets control, which the core would not give it until it returns.
+// So the core's loops call this between iterations, on the calling thread (at most every
+// kInterruptInterval): it takes the GIL and runs the pending handlers; an exception from them
+// (KeyboardInterrupt) stops the loop and is raised once its threads have stopped.
+void check_signals() {
+  py::gil_scoped_acquire gil;
+  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+}
+
+// Short enough that an interrupt feels immediate, long enough that taking the GIL costs
+// nothing measurable.
+constexpr auto kInterruptInterval = std::chrono::milliseconds(50);
+
+// Runs the core's work f() with the GIL released, so that other Python threads run meanwhile,
+// and interruptible by Ctrl-C. Nothing in f may touch a Python object.
 template <class F>
 auto without_gil(F&& f) {
+  const nnmf::InterruptCheck interrupt(check_signals, kInterruptInterval);
   py::gil_scoped_release release;
   return f();
 }
@@ -53,31 +71,43 @@ auto without_gil(F&& f) {
 template <class T>
 using NNLSResult = std::tuple<MatrixC<T>, Eigen::VectorXi, Eigen::Matrix<bool, Eigen::Dynamic, 1>>;
 
-// S = q from gram and C, starting from S as given (or, cold, from nothing: S is only written).
+// S = q from gram and C, warm-started from *init, or cold when init is null (no k x n start is
+// read, zeroed or copied either way: the solution goes to a new array).
 template <class T>
-NNLSResult<T> solve_nnls(const RefGram& gram, const RefC<T>& C, MatrixC<T> S, int max_iter,
-                         double tol, int n_threads, bool cold) {
+NNLSResult<T> solve_nnls(const RefGram& gram, const RefC<T>& C, const RefC<T>* init,
+                         int max_iter, double tol, int n_threads) {
   const nnmf::NNLSOptions opt{max_iter, tol, n_threads};
-  auto info = nnmf::nnls_gram<T>(gram, C, S, opt, cold);
+  MatrixC<T> S(C.rows(), C.cols());
+  auto info = nnmf::nnls_gram<T>(gram, C, init, S, opt);
   return {std::move(S), std::move(info.n_iter), std::move(info.converged)};
 }
 
 template <class T>
 NNLSResult<T> nnls_gram(RefGram gram, RefC<T> C, RefC<T> init, int max_iter, double tol,
                         int n_threads) {
-  return without_gil([&] {
-    return solve_nnls<T>(gram, C, init, max_iter, tol, n_threads, /*cold=*/false);
-  });
+  return without_gil([&] { return solve_nnls<T>(gram, C, &init, max_iter, tol, n_threads); });
 }
 
-// The cold start (init None): no k x n start is zeroed and copied.
+// The cold start (init None).
 template <class T>
 NNLSResult<T> nnls_gram_cold(RefGram gram, RefC<T> C, py::none, int max_iter, double tol,
                              int n_threads) {
+  return without_gil([&] { return solve_nnls<T>(gram, C, nullptr, max_iter, tol, n_threads); });
+}
+
+// The triangular form (nnmf/nnls/nnls.hpp), from R and B = Q^T Z; float64 only.
+NNLSResult<double> nnls_triangular(RefGram R, RefC<double> B, std::optional<RefC<double>> init,
+                                   int max_iter, double tol, int n_threads) {
+  const nnmf::NNLSOptions opt{max_iter, tol, n_threads};
   return without_gil([&] {
-    return solve_nnls<T>(gram, C, MatrixC<T>(C.rows(), C.cols()), max_iter, tol, n_threads,
-                         /*cold=*/true);
+    MatrixC<double> S(B.rows(), B.cols());
+    auto info = nnmf::nnls_triangular<double>(R, B, init ? &*init : nullptr, S, opt);
+    return NNLSResult<double>{std::move(S), std::move(info.n_iter), std::move(info.converged)};
   });
+}
+
+double gram_rcond(RefGram gram) {
+  return without_gil([&] { return nnmf::scaled_gram_rcond(gram); });
 }
 
 template <class T>
@@ -206,6 +236,13 @@ constexpr const char* kNNLSGramDoc =
     "column; converged: whether each column met the KKT tolerance. init: a warm start of C's\n"
     "shape and dtype (its support seeds each column's passive set), or None for a cold start.\n"
     "max_iter <= 0 and tol <= 0 select the defaults 10 k + 10 and 64 k machine epsilons.";
+constexpr const char* kNNLSTriangularDoc =
+    "(S, n_iter, converged) as nnls_gram, in the triangular form for an ill-conditioned A^T A:\n"
+    "from a thin QR A D^-1 = Q R (D: A's column norms, zero columns left zero) given R and\n"
+    "B = Q^T Z (float64, column-major), S = D q(Z, A). init: a warm start of B's shape or None.";
+constexpr const char* kGramRcondDoc =
+    "The reciprocal condition estimate of gram with its diagonal scaled to one (0 when not\n"
+    "numerically positive definite); below triangular_rcond, solve by nnls_triangular.";
 constexpr const char* kSupportSolveDoc =
     "W with W[P, j] = gram[P, P]^-1 R[P, j] on the support P of each column S[:, j], 0 elsewhere\n"
     "(the pseudo-inverse where gram[P, P] is singular): the solves of the layer's VJP and JVP.";
@@ -276,6 +313,11 @@ PYBIND11_MODULE(NNMF_MODULE_NAME, m) {
         "mmap"_a, "trim"_a);
   bind_dtype<double>(m);
   bind_dtype<float>(m);
+  m.def("nnls_triangular", &nnls_triangular, kNNLSTriangularDoc, "R"_a.noconvert(),
+        "B"_a.noconvert(), "init"_a.noconvert().none(true), "max_iter"_a, "tol"_a,
+        "n_threads"_a);
+  m.def("gram_rcond", &gram_rcond, kGramRcondDoc, "gram"_a.noconvert());
+  m.attr("triangular_rcond") = nnmf::ScaledGram::kTriangularRcond;
   m.def("openmp_enabled", &nnmf::openmp_enabled, "Whether the core was built with OpenMP.");
   m.def("max_threads", &nnmf::max_threads,
         "OpenMP's maximum thread count (honours OMP_NUM_THREADS); 1 without OpenMP.");

@@ -10,12 +10,20 @@
 //    H[R,R], |R| x |R|. When the solution is dense (small R) this is far cheaper, and the
 //    positive entries of u = H c are the cold-start passive set (FNNLS's usual seed).
 // The dual form needs G well conditioned; otherwise every column uses the primal form.
+// When G is so ill conditioned that no factorisation of it can resolve the solution (about
+// half of double's digits lost: near-collinear columns of A), the caller solves from A itself
+// instead: with a thin QR A D^-1 = Q R (D the column norms), each column is the k x k problem
+// min ||R s' - Q^T z||, s' >= 0, and the primal form's factor of G[P,P] is built from R[:, P]
+// by Gram-Schmidt (the triangular form, nnls_triangular; SubsetCholesky), as in Lawson and
+// Hanson's own method, which never squares A.
 //
 // Numerics: the problem is solved in the Jacobi-scaled variables s' = sqrt(diag G) * s, so G
 // has a unit diagonal, the entering tolerance is scale-free, and columns of A whose norms
-// differ by many orders of magnitude are harmless. Zero columns of A never enter the passive
-// set; a column numerically dependent on the passive set is refused by the factor
-// (SubsetCholesky::append). All arithmetic on G, C and S is double, whatever T is.
+// differ by many orders of magnitude are harmless (as long as G holds them: the caller scales
+// columns whose squared norms would under- or overflow, python/nnmf/layer/_nnls.py). Zero
+// columns of A never enter the passive set; a column numerically dependent on the passive set
+// is refused by the factor (SubsetCholesky::append). All arithmetic on G, C and S is double,
+// whatever T is.
 #pragma once
 
 #include <Eigen/Cholesky>
@@ -25,6 +33,7 @@
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "nnmf/nnls/cholesky.hpp"
@@ -44,9 +53,12 @@ struct ScaledGram {
   MatrixXdC G;            // D^-1 G D^-1: unit diagonal (set to 1 for unusable columns too)
   Eigen::VectorXd inv_d;  // 1 / sqrt(G_ii), 0 for unusable (zero) columns of A
   MatrixXdC H;            // G^-1 when G is well conditioned (enables the dual form), else empty
-  double rcond = 0;       // reciprocal condition estimate of G when H was formed
+  double rcond = 0;       // reciprocal condition estimate of G (0: not positive definite)
+  MatrixXdC R;            // the triangular form: R (G itself is then not formed), else empty
 
-  explicit ScaledGram(const RefC<double>& gram) : G(gram), inv_d(gram.rows()) {
+  // want_inverse = false: only G and rcond (what the caller needs to choose the form).
+  explicit ScaledGram(const RefC<double>& gram, bool want_inverse = true)
+      : G(gram), inv_d(gram.rows()) {
     const Index k = gram.rows();
     if (gram.cols() != k) throw std::invalid_argument("gram matrix must be square");
     for (Index i = 0; i < k; ++i) {
@@ -60,13 +72,22 @@ struct ScaledGram {
     if (k > 0) {
       Eigen::LLT<MatrixXdC> llt(G);
       if (llt.info() == Eigen::Success) rcond = llt.rcond();
-      if (rcond > kMinRcond) H = llt.solve(MatrixXdC::Identity(k, k));
+      if (want_inverse && rcond > kMinRcond) H = llt.solve(MatrixXdC::Identity(k, k));
     }
   }
 
-  int k() const { return static_cast<int>(G.rows()); }
+  // The triangular form, from R (k x k) whose columns are A's scaled to unit norm (or zero,
+  // for zero columns of A) in the basis Q.
+  struct Triangular {};
+  ScaledGram(const RefC<double>& r, Triangular) : inv_d(r.cols()), R(r) {
+    if (r.rows() != r.cols()) throw std::invalid_argument("R must be square");
+    for (Index i = 0; i < r.cols(); ++i) inv_d[i] = r.col(i).squaredNorm() > 0 ? 1.0 : 0.0;
+  }
+
+  int k() const { return static_cast<int>(inv_d.size()); }
   bool usable(int i) const { return inv_d[i] > 0; }
   bool has_inverse() const { return H.size() > 0; }
+  bool triangular() const { return R.size() > 0; }
 
   // Below this reciprocal condition number the dual form's explicit inverse is not trusted:
   // an inverse loses about log10(1 / rcond) of double's 16 digits, so below 1e-6 the dual
@@ -74,9 +95,19 @@ struct ScaledGram {
   // factor of G[P,P] is formed from G itself.
   // Below kRefineRcond (three digits lost) the passive-set solves get a step of iterative
   // refinement, which wins back what the conditioning cost; above it one is not worth its cost.
+  // Below kTriangularRcond (half of double's digits lost, about sqrt(eps)) even a refined
+  // solve from G cannot resolve the residual, and the caller switches to the triangular form.
   static constexpr double kMinRcond = 1e-6;
   static constexpr double kRefineRcond = 1e-3;
+  static constexpr double kTriangularRcond = 1e-8;
 };
+
+// The reciprocal condition estimate of the Jacobi-scaled gram = A^T A (0 when it is not
+// numerically positive definite): below ScaledGram::kTriangularRcond, solve in the
+// triangular form.
+inline double scaled_gram_rcond(const RefC<double>& gram) {
+  return ScaledGram(gram, /*want_inverse=*/false).rcond;
+}
 
 // One thread's workspace: solves single columns of the scaled problem.
 class ColumnSolver {
@@ -85,29 +116,52 @@ class ColumnSolver {
       : gram_(gram),
         k_(gram.k()),
         max_iter_(opt.max_iter > 0 ? opt.max_iter : 10 * gram.k() + 10),
-        tol_(opt.tol > 0 ? opt.tol : 64 * gram.k() * std::numeric_limits<double>::epsilon()),
-        primal_(gram.G.data(), gram.k()),
+        tol_(opt.tol > 0 ? opt.tol : default_tol(gram)),
+        primal_(gram.triangular() ? SubsetCholesky(gram.R.data(), gram.k(),
+                                                   SubsetCholesky::Columns{})
+                                  : SubsetCholesky(gram.G.data(), gram.k())),
         dual_(gram.has_inverse() ? gram.H.data() : gram.G.data(), gram.k()),
         c_(k_), s_(k_), z_(k_), w_(k_), u_(k_), y_(k_), r_(k_),
-        in_p_(k_), excluded_(k_), exchanged_(k_) {}
+        b_(gram.triangular() ? k_ : 0), in_p_(k_), excluded_(k_), exchanged_(k_) {}
 
-  // Solves one column. c: the column of C (length k). s: on entry the warm start (its support
-  // seeds the passive set; not read when cold), on exit the solution. The seed (the
-  // warm support, or for a cold start the positives of the unconstrained solution G^-1 c) is
-  // used from s = 0, so the first step drops every index whose passive-set solution is not
-  // positive at once, instead of backing off one index per step; a warm start then also
-  // enters all its violators at once. Returns the number
-  // of passive-set changes; *converged tells whether the KKT conditions were met in max_iter.
+  // The default KKT tolerance: 64 k machine epsilons in the Gram form, where w = c - G s is
+  // computed with rounding errors up to about k epsilons of |c_i| + ||s||_1. In the
+  // triangular form one epsilon: near-collinear columns make a small violation worth much
+  // (entering i lowers the objective by up to w_i^2 / sin^2 of a_i's angle to A_P), and the
+  // unsquared residual resolves w to about that. A violation that is roundoff after all costs
+  // one step: the entering coefficient comes out nonpositive and the index is excluded
+  // (solve()), at most once per index and column.
+  static double default_tol(const ScaledGram& gram) {
+    const double eps = std::numeric_limits<double>::epsilon();
+    return gram.triangular() ? eps : 64 * gram.k() * eps;
+  }
+
+  // Solves one column. c: the column of C (length k; in the triangular form, of Q^T Z). init:
+  // the warm start (its support seeds the passive set; NaN or infinity in it is an error), or
+  // nullptr for a cold start. s: the solution (only written), or an exception if it overflows
+  // T. The seed (the warm support, or for a cold start the positives of the unconstrained
+  // solution G^-1 c) is used from s = 0, so the first step drops every index whose
+  // passive-set solution is not positive at once, instead of backing off one index per step;
+  // a warm start then also enters all its violators at once. Returns the number of
+  // passive-set changes; *converged tells whether the KKT conditions were met in max_iter.
   template <class T>
-  int solve(const T* c, T* s, bool cold, bool* converged) {
+  int solve(const T* c, const T* init, T* s, bool* converged) {
     const int k = k_;
     const double* inv_d = gram_.inv_d.data();
     int warm = 0;
     u_is_hc_ = false;
+    bool finite = true;
     for (int i = 0; i < k; ++i) {
       c_[i] = static_cast<double>(c[i]) * inv_d[i];
       s_[i] = 0.0;
-      warm += in_p_[i] = !cold && gram_.usable(i) && s[i] > 0;
+      warm += in_p_[i] = init && gram_.usable(i) && init[i] > 0;
+      if (init) finite &= std::isfinite(init[i]);
+    }
+    // checked here, where it is read anyway, rather than by a pass of its own over k x n
+    if (!finite) throw std::invalid_argument("init contains NaN or infinity");
+    if (gram_.triangular()) {  // c is b = Q^T z; the gradient at 0 is c = R^T b
+      for (int i = 0; i < k; ++i) b_[i] = static_cast<double>(c[i]);
+      vec(c_).noalias() = gram_.R.transpose() * vec(b_);
     }
     // A cold start seeds P with the positives of the unconstrained solution u = G^-1 c; a warm
     // start whose support is every index tries u first too. Either way, a positive u is
@@ -119,7 +173,7 @@ class ColumnSolver {
       int p = 0;
       for (int i = 0; i < k; ++i) p += gram_.usable(i) && u_[i] > 0;
       if (p == k) {
-        for (int i = 0; i < k; ++i) s[i] = static_cast<T>(u_[i] * inv_d[i]);
+        store(u_.data(), s, "S");
         *converged = true;
         return 0;
       }
@@ -158,7 +212,7 @@ class ColumnSolver {
         excluded_[i] = 1;
       }
     }
-    for (int i = 0; i < k; ++i) s[i] = static_cast<T>(s_[i] * inv_d[i]);
+    store(s_.data(), s, "S");
     return iter;
   }
 
@@ -179,11 +233,28 @@ class ColumnSolver {
     for (int i = 0; i < k; ++i)
       if (excluded_[i]) return false;
     solve_passive();
-    for (int i = 0; i < k; ++i) w[i] = static_cast<T>(z_[i] * inv_d[i]);
+    store(z_.data(), w, "the solve on the support, W,");
     return true;
   }
 
  private:
+  // out = x in the unscaled variables, in T. A result that T cannot hold (a float32 solution
+  // past 3.4e38: A's columns tiny next to Z's entries) is an error, never an infinity returned.
+  template <class T>
+  void store(const double* x, T* out, const char* what) const {
+    const double* inv_d = gram_.inv_d.data();
+    bool finite = true;
+    for (int i = 0; i < k_; ++i) {
+      out[i] = static_cast<T>(x[i] * inv_d[i]);
+      finite &= std::isfinite(out[i]);
+    }
+    if (!finite)
+      throw std::domain_error(std::string(what) + " overflows " +
+                              (sizeof(T) == 4 ? "float32" : "float64") +
+                              ": rescale A or the right-hand side (A's columns are too small "
+                              "for its entries)");
+  }
+
   // The dual form when G^-1 is available and P holds at least half the indices, else primal.
   void choose_form() {
     int p = 0;
@@ -217,8 +288,11 @@ class ColumnSolver {
   bool exchange(int i) {
     if (dual_mode_ || exchanged_[i]) return false;
     exchanged_[i] = 1;
-    const double* g = gram_.G.data() + std::size_t(i) * k_;
-    passive_solve(g, u_.data());  // beta, zero outside P
+    if (gram_.triangular()) {
+      least_squares(gram_.R.data() + std::size_t(i) * k_, u_.data());  // beta, zero outside P
+    } else {
+      passive_solve(gram_.G.data() + std::size_t(i) * k_, u_.data());
+    }
     u_is_hc_ = false;
     int blocking = -1;
     double t = 0;
@@ -321,11 +395,41 @@ class ColumnSolver {
     }
   }
 
+  static Eigen::Map<Eigen::VectorXd> vec(std::vector<double>& v) {
+    return {v.data(), Eigen::Index(v.size())};
+  }
+
+  // Triangular form: out = argmin ||R[:, P] x - y|| scattered into a k-vector (zero outside P).
+  void least_squares(const double* y, double* out) {
+    const auto& P = primal_.indices();
+    const int np = int(P.size());
+    primal_.solve_least_squares(y, r_.data());
+    std::fill(out, out + k_, 0.0);
+    for (int a = 0; a < np; ++a) out[P[a]] = r_[a];
+  }
+
+  // Triangular form: w_ = R^T (b - R x), the KKT gradient at x (zero outside P) from the
+  // unsquared residual, which keeps the digits that c - G x loses.
+  void residual_gradient(const double* x) {
+    vec(u_).noalias() = gram_.R * Eigen::Map<const Eigen::VectorXd>(x, k_);
+    vec(u_) = vec(b_) - vec(u_);
+    vec(w_).noalias() = gram_.R.transpose() * vec(u_);
+  }
+
   // z <- G[P,P]^{-1} c[P] (a k-vector, zero outside P), refined once unless G is well
-  // conditioned enough not to need it (then so is every G[P,P], a principal submatrix).
+  // conditioned enough not to need it (then so is every G[P,P], a principal submatrix). In
+  // the triangular form z = argmin ||R[:, P] z - b||, refined once against its residual.
   void solve_passive() {
     const int k = k_;
     std::fill(y_.begin(), y_.end(), 0.0);
+    if (gram_.triangular()) {
+      least_squares(b_.data(), z_.data());
+      vec(u_).noalias() = gram_.R * vec(z_);
+      vec(u_) = vec(b_) - vec(u_);
+      least_squares(u_.data(), w_.data());
+      vec(z_) += vec(w_);
+      return;
+    }
     passive_solve(c_.data(), z_.data());
     if (gram_.rcond > ScaledGram::kRefineRcond) return;
     for (int i = 0; i < k; ++i) w_[i] = in_p_[i] ? c_[i] : 0.0;
@@ -371,6 +475,10 @@ class ColumnSolver {
       // P gets (cold solves at k = 100 whose seed is far denser than the solution:
       // bench/bench_nnls.py, warm-start table, problem dense planted (2000, 100, 2000);
       // bench/RESULTS_notes.md, "NNLS: several indices dropped at once rebuild the factor").
+      // P shrinks: an index refused as dependent on the larger P, or whose entry was judged
+      // roundoff against it, may enter the smaller one (a warm start denser than A's rank
+      // would otherwise end with violators locked out, reported as converged).
+      std::fill(excluded_.begin(), excluded_.end(), 0);
       int drops = 0;
       for (int i = 0; i < k; ++i) drops += stuck(i);
       if (drops == 1) {
@@ -399,6 +507,8 @@ class ColumnSolver {
     for (int j = 0; j < k; ++j) s1 += s_[j];
     if (dual_mode_) {
       std::copy(y_.begin(), y_.end(), w_.begin());
+    } else if (gram_.triangular()) {
+      residual_gradient(s_.data());
     } else {
       std::copy(c_.begin(), c_.end(), w_.begin());
       subtract_passive_columns(s_.data());
@@ -426,6 +536,7 @@ class ColumnSolver {
   bool u_is_hc_ = false;  // u_ holds H c for the current column
   double s1_ = 0;         // ||s||_1 when w_ was last computed
   std::vector<double> c_, s_, z_, w_, u_, y_, r_;
+  std::vector<double> b_;  // triangular form: the column of Q^T Z
   std::vector<char> in_p_, excluded_, exchanged_;
 };
 
@@ -445,23 +556,40 @@ struct NNLSInfo {
   Eigen::Matrix<bool, Eigen::Dynamic, 1> converged;
 };
 
-// S = q(Z, A) from gram = A^T A and C = A^T Z. S holds the warm start on entry, unless cold
-// (then S is only written: a cold call reads no k x n start), and the solution on exit.
+// Every column of S from the matching column of C, by the form `scaled` is in.
 template <class T>
-NNLSInfo nnls_gram(const RefC<double>& gram, const RefC<T>& C, MutRefC<T> S,
-                   const NNLSOptions& opt, bool cold) {
-  const int k = static_cast<int>(gram.rows());
-  if (C.rows() != k || S.rows() != k || S.cols() != C.cols())
-    throw std::invalid_argument("nnls_gram: inconsistent shapes");
-  const ScaledGram scaled(gram);
+NNLSInfo solve_columns(const ScaledGram& scaled, const RefC<T>& C, const RefC<T>* init,
+                       MutRefC<T> S, const NNLSOptions& opt) {
+  const int k = scaled.k();
+  if (C.rows() != k || S.rows() != k || S.cols() != C.cols() ||
+      (init && (init->rows() != k || init->cols() != C.cols())))
+    throw std::invalid_argument("nnls: inconsistent shapes");
   const std::int64_t n = C.cols();
   NNLSInfo info{Eigen::VectorXi::Zero(n), Eigen::Matrix<bool, Eigen::Dynamic, 1>::Zero(n)};
   for_each_column(scaled, n, opt, [&](ColumnSolver& solver, std::int64_t j) {
     bool ok = false;
-    info.n_iter[j] = solver.solve(C.col(j).data(), S.col(j).data(), cold, &ok);
+    const T* start = init ? init->col(j).data() : nullptr;
+    info.n_iter[j] = solver.solve(C.col(j).data(), start, S.col(j).data(), &ok);
     info.converged[j] = ok;
   });
   return info;
+}
+
+// S = q(Z, A) from gram = A^T A and C = A^T Z, warm-started from init, or cold when init is
+// nullptr. S is only written: a warm start is read where it lies, never copied.
+template <class T>
+NNLSInfo nnls_gram(const RefC<double>& gram, const RefC<T>& C, const RefC<T>* init,
+                   MutRefC<T> S, const NNLSOptions& opt) {
+  return solve_columns<T>(ScaledGram(gram), C, init, S, opt);
+}
+
+// The triangular form: S' = q(Z, A D^-1) = D q(Z, A) from a thin QR A D^-1 = Q R with D the
+// column norms of A (unit columns; zero columns stay zero), given R and B = Q^T Z. init and S
+// as in nnls_gram.
+template <class T>
+NNLSInfo nnls_triangular(const RefC<double>& R, const RefC<T>& B, const RefC<T>* init,
+                         MutRefC<T> S, const NNLSOptions& opt) {
+  return solve_columns<T>(ScaledGram(R, ScaledGram::Triangular{}), B, init, S, opt);
 }
 
 }  // namespace nnmf

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -49,6 +51,48 @@ inline std::int64_t column_chunk(std::int64_t n, int n_threads) {
   return std::clamp<std::int64_t>(n / (8 * std::int64_t(std::max(n_threads, 1))), 16, 512);
 }
 
+// A way to stop a long call early, e.g. on Ctrl-C: while an InterruptCheck is in scope on a
+// thread, every loop below that this thread starts calls check() between iterations, on this
+// thread only (the one that started the loop; the core needs no Python headers, and whatever
+// check() reads may need the calling thread, as Python's signal flags do), at most once per
+// interval. check() stops the loop by throwing: the exception is rethrown on this thread once
+// every thread has left the loop, as any other thrown by the loop's body. The loops' results
+// do not depend on it: an uninterrupted call computes exactly what it would without a check.
+class InterruptCheck {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  InterruptCheck(std::function<void()> check, Clock::duration interval)
+      : check_(std::move(check)), interval_(interval), last_(Clock::now()), outer_(current_) {
+    current_ = this;
+  }
+  ~InterruptCheck() { current_ = outer_; }
+  InterruptCheck(const InterruptCheck&) = delete;
+  InterruptCheck& operator=(const InterruptCheck&) = delete;
+
+  // The check in scope on the calling thread, or nullptr.
+  static InterruptCheck* current() { return current_; }
+
+  // Calls check() if an interval has passed since the scope began or since the last call.
+  // Reading the clock costs far less than the shortest loop iteration (a column at small k),
+  // but is still done only every 8th call.
+  void poll() {
+    if (++calls_ % 8 != 0) return;
+    const auto now = Clock::now();
+    if (now - last_ < interval_) return;
+    last_ = now;
+    check_();
+  }
+
+ private:
+  std::function<void()> check_;
+  Clock::duration interval_;
+  Clock::time_point last_;
+  unsigned calls_ = 0;
+  InterruptCheck* outer_;
+  static inline thread_local InterruptCheck* current_ = nullptr;
+};
+
 namespace detail {
 
 // The first exception thrown by any thread of a parallel region, kept to be rethrown on the
@@ -78,21 +122,35 @@ class FirstException {
   std::atomic<bool> caught_{false};
 };
 
+inline bool is_calling_thread() {
+#ifdef _OPENMP
+  return omp_get_thread_num() == 0;  // the thread that starts a region is its thread 0
+#else
+  return true;
+#endif
+}
+
 // The one parallel region of the core: each thread makes its body once, by make_body(), then
-// calls it for its share of j in [0, n), handed out `chunk` at a time (dynamic schedule).
+// calls it for its share of j in [0, n), handed out `chunk` at a time (dynamic schedule). The
+// calling thread polls its InterruptCheck, if any, after each of its iterations.
 template <class MakeBody>
 void parallel_region(std::int64_t n, int n_threads, std::int64_t chunk, MakeBody make_body) {
   FirstException error;
+  InterruptCheck* const interrupt = InterruptCheck::current();
 #ifdef _OPENMP
 #pragma omp parallel num_threads(n_threads) if (n_threads > 1 && n > 1)
 #endif
   {
     std::optional<decltype(make_body())> body;
     error.run([&] { body.emplace(make_body()); });
+    InterruptCheck* const poller = interrupt && is_calling_thread() ? interrupt : nullptr;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, chunk)
 #endif
-    for (std::int64_t j = 0; j < n; ++j) error.run([&] { (*body)(j); });
+    for (std::int64_t j = 0; j < n; ++j) {
+      error.run([&] { (*body)(j); });
+      if (poller) error.run([&] { poller->poll(); });
+    }
   }
   (void)n_threads;
   (void)chunk;

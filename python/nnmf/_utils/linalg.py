@@ -11,7 +11,8 @@ without those copies.
 
 import numpy as np
 
-__all__ = ["chain", "prefix_chains", "fit_sq", "relative_error", "inner", "times"]
+__all__ = ["chain", "prefix_chains", "fit_sq", "relative_error", "square_safe_exponent",
+           "inner", "times"]
 
 
 def chain(As, size=None):
@@ -50,6 +51,19 @@ def relative_error(fit_sq, Xsq):
     exactly (every nonnegative least-squares S of it is zero), so its error is 0; roundoff
     below 0 in ``fit_sq`` is clipped."""
     return float(np.sqrt(max(fit_sq, 0.0) / Xsq)) if Xsq > 0 else 0.0
+
+
+def square_safe_exponent(values):
+    """The exponent e of a power of two such that ``values * 2**-e`` can be squared and summed
+    in double without underflow or overflow (so can a product of the scaled values with a
+    factor of moderate size): 0 when the largest magnitude already lies within 2^(+-256) (or
+    every value is 0), else that magnitude's binary exponent. Scaling by a power of two is
+    exact, and a relative error is the same for the scaled data, so its ratio of squared norms
+    is computed after the scaling, never from norms that under- or overflowed."""
+    top = float(np.abs(values).max(initial=0.0))
+    if top == 0.0 or 2.0 ** -256 <= top <= 2.0 ** 256:
+        return 0
+    return int(np.frexp(top)[1])
 
 
 def times(M, Z):

@@ -7,10 +7,10 @@ from .._utils.estimator import BaseEstimator
 from .._utils.linalg import chain
 from .._utils.params import RANKS, Interval, Options
 from ..layer import fortran, solve_layer
-from ..multilayer import (LabelTermMixin, reconstruction_error)
+from ..multilayer import LabelTermMixin
 from ._hierarchical import MultilayerBaselineMixin, warn_layers_not_converged
 from ._mu import deep_mu
-from ._nmf import COMMON_CONSTRAINTS, SOLVERS, positive_fill, warn_not_converged
+from ._nmf import COMMON_CONSTRAINTS, SOLVERS, data_error, positive_fill, warn_not_converged
 from ._ssnmf import label_scale
 
 __all__ = ["DeepNMF"]
@@ -160,7 +160,7 @@ class DeepNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
         self.history_ = np.asarray(history[1:]).reshape(-1, 2) / np.array([xsq, xsq / scale])
         self.pretrain_history_ = pre_hist
         self.n_iter_ = len(self.history_)
-        self.reconstruction_err_ = reconstruction_error(Xop, self.A_, S, n_threads)
+        self.reconstruction_err_ = data_error(Xop, self.A_, S, n_threads)
         self.n_features_in_ = Xop.shape[0]
         return S
 

@@ -8,7 +8,7 @@ from .._utils.params import RANKS, Interval, Options, check_ranks_fit
 from ..layer import Operand, resolve_n_threads
 from ..multilayer import (LabelTermMixin, MultilayerMixin, fit_data, prepare_optional_labels,
                           reconstruction_error)
-from ._nmf import COMMON_CONSTRAINTS, SOLVERS, fit_nmf, warn_not_converged
+from ._nmf import COMMON_CONSTRAINTS, SOLVERS, data_error, fit_nmf, warn_not_converged
 from ._ssnmf import fit_ssnmf
 
 __all__ = ["HierarchicalNMF"]
@@ -211,10 +211,10 @@ class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
         self.n_iter_ = [len(h) for h in histories]
         errors, Z, collective = [], Xop, self._collective
         for A, S in zip(As, Ss):
-            errors.append(reconstruction_error(Z, [A], S, n_threads, collective=collective))
+            errors.append(data_error(Z, [A], S, n_threads, collective=collective))
             Z = Operand.trusted(np.asfortranarray(S))
         self.layer_errors_ = errors
-        self.reconstruction_err_ = reconstruction_error(Xop, As, Ss[-1], n_threads,
-                                                        collective=collective)
+        self.reconstruction_err_ = data_error(Xop, As, Ss[-1], n_threads,
+                                              collective=collective)
         self.n_features_in_ = Xop.shape[0]
         return Ss[-1]

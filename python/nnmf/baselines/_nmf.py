@@ -9,7 +9,9 @@ from .._utils.collective import Local, abort_on_error, agreed, column_random
 from .._utils.estimator import BaseEstimator, check_is_fitted, check_random_state
 from .._utils.params import Interval, Options, check_ranks_fit
 from ..exceptions import ConvergenceWarning
-from ..layer import blas_threads_for, check_matrix, fortran, resolve_n_threads, solve_layer
+from .._utils.linalg import chain, square_safe_exponent
+from ..layer import (Operand, blas_threads_for, check_matrix, fortran, resolve_n_threads,
+                     solve_layer)
 from ..multilayer import (INITS, check_data, check_rows, data_scale, fit_data, nmf_anls, nndsvd,
                           random_factor, reconstruction_error)
 from ._mu import nmf_mu
@@ -93,6 +95,31 @@ def fit_nmf(Xop, k, *, solver, init, max_iter, tol, rng, n_threads, verbose=0,
                                           tol=tol, n_threads=n_threads, callback=callback,
                                           collective=collective)
     return A, S, np.sqrt(np.asarray(history[1:]) * scale), converged
+
+
+def data_error(Xop, As, S, n_threads, collective=None):
+    """reconstruction_error, also for data whose squared norm under- or overflows double:
+    X and S are first scaled by the same power of two (square_safe_exponent, agreed over
+    the collective), and then the columns of P = A_0 ... A_L and the rows of S by opposite
+    powers of two, none of which changes the relative error or P S."""
+    e = square_safe_exponent(Xop.matrix.data if Xop.is_sparse else Xop.matrix)
+    if collective is not None:
+        e = max(collective.allgather(e), key=abs)
+    if e == 0:
+        return reconstruction_error(Xop, As, S, n_threads, collective=collective)
+    if Xop.is_sparse:
+        X = Xop.matrix.copy()
+        X.data = np.ldexp(X.data, -e)
+    else:
+        X = np.ldexp(Xop.matrix, -e)
+    P = chain([np.asarray(A, dtype=np.float64) for A in As])
+    f = np.frexp(np.abs(P).max(axis=0, initial=0.0))[1]
+    if collective is not None:  # P is the same on every process
+        f = collective.bcast(f)
+    P = np.ldexp(P, -f[None, :])
+    S = np.ldexp(np.asarray(S, dtype=np.float64), (f - e)[:, None])
+    return reconstruction_error(Operand(X, dtype=Xop.dtype), [P.astype(Xop.dtype)],
+                                S.astype(Xop.dtype), n_threads, collective=collective)
 
 
 def warn_not_converged(what, max_iter, tol, stacklevel=3):
@@ -252,8 +279,8 @@ class NMF(FixedBasisTransformMixin, BaseEstimator):
         self.S_ = np.asarray(S)
         self.history_ = history
         self.n_iter_ = len(history)
-        self.reconstruction_err_ = reconstruction_error(Xop, [self.A_], self.S_, n_threads,
-                                                        collective=collective)
+        self.reconstruction_err_ = data_error(Xop, [self.A_], self.S_, n_threads,
+                                              collective=collective)
         self.n_features_in_ = Xop.shape[0]
         return self.S_
 

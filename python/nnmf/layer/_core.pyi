@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['cpu_has_avx2_fma', 'cpu_has_avx512f', 'dense_times_csc', 'dense_times_csc_minus', 'gram', 'keep_freed_memory', 'max_threads', 'nnls_gram', 'openmp_enabled', 'projected_step', 'subtract_product', 'support_solve', 'target', 'tdot']
+__all__: list[str] = ['cpu_has_avx2_fma', 'cpu_has_avx512f', 'dense_times_csc', 'dense_times_csc_minus', 'gram', 'gram_rcond', 'keep_freed_memory', 'max_threads', 'nnls_gram', 'nnls_triangular', 'openmp_enabled', 'projected_step', 'subtract_product', 'support_solve', 'target', 'tdot', 'triangular_rcond']
 _F = typing.TypeVar("_F", numpy.float32, numpy.float64)
 _I = typing.TypeVar("_I", numpy.int32, numpy.int64)
 def cpu_has_avx2_fma() -> bool:
@@ -33,6 +33,11 @@ def gram(A: typing.Annotated[numpy.typing.NDArray[_F], "[m, n]"], n_threads: typ
     """
     A^T A in float64 for a tall A in either memory order.
     """
+def gram_rcond(gram: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.f_contiguous"]) -> float:
+    """
+    The reciprocal condition estimate of gram with its diagonal scaled to one (0 when not
+    numerically positive definite); below triangular_rcond, solve by nnls_triangular.
+    """
 def keep_freed_memory(mmap: typing.SupportsInt | typing.SupportsIndex, trim: typing.SupportsInt | typing.SupportsIndex) -> bool:
     """
     Asks glibc's malloc to serve blocks below mmap bytes from the heap and to keep up to
@@ -54,6 +59,12 @@ def nnls_gram(gram: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n
 @typing.overload
 def nnls_gram(gram: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.f_contiguous"], C: typing.Annotated[numpy.typing.NDArray[_F], "[m, n]", "flags.f_contiguous"], init: None, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple[typing.Annotated[numpy.typing.NDArray[_F], "[m, n]"], typing.Annotated[numpy.typing.NDArray[numpy.int32], "[m, 1]"], typing.Annotated[numpy.typing.NDArray[numpy.bool], "[m, 1]"]]:
     ...
+def nnls_triangular(R: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.f_contiguous"], B: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.f_contiguous"], init: typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]", "flags.f_contiguous"] | None, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex) -> tuple[typing.Annotated[numpy.typing.NDArray[numpy.float64], "[m, n]"], typing.Annotated[numpy.typing.NDArray[numpy.int32], "[m, 1]"], typing.Annotated[numpy.typing.NDArray[numpy.bool], "[m, 1]"]]:
+    """
+    (S, n_iter, converged) as nnls_gram, in the triangular form for an ill-conditioned A^T A:
+    from a thin QR A D^-1 = Q R (D: A's column norms, zero columns left zero) given R and
+    B = Q^T Z (float64, column-major), S = D q(Z, A). init: a warm start of B's shape or None.
+    """
 def openmp_enabled() -> bool:
     """
     Whether the core was built with OpenMP.
@@ -77,3 +88,4 @@ def tdot(A: numpy.typing.NDArray[_F], X: numpy.typing.NDArray[_F], n_threads: ty
     A^T X (k x n, column-major) for dense A (m x k) and X (m x n) in any memory order.
     """
 target: str
+triangular_rcond: float = 1e-08

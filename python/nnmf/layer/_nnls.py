@@ -4,6 +4,13 @@ The big products with X (A^T X, X W^T) go to the core's kernels (dense X in eith
 order up to rank 64, beyond that numpy's BLAS; sparse X: the column-parallel sparse kernel);
 the per-column active-set solves and the solves on the support run in the compiled core, in
 parallel over columns, with the GIL released.
+
+Numerics (docs/design.md, "The Gram-form active set"). A column of A whose squared norm lies
+far from 1 (tiny columns underflow in A^T A, huge ones overflow) is first scaled by a power of
+two, exactly, and the solution scaled back: q(Z, A D) = D^-1 q(Z, A). When A^T A is too ill
+conditioned for any solve from it (near-collinear columns), the columns are solved from a thin
+QR of A instead (the core's triangular form), as scipy.optimize.nnls does, never from A^T A.
+A solution that overflows its dtype raises a ValueError.
 """
 
 from collections import namedtuple
@@ -51,11 +58,59 @@ def gram(A, n_threads):
     return G
 
 
-def _check_optional(M, name, shape, dtype):
+# A column of A whose squared norm (a diagonal entry of A^T A) lies outside 2^(+-maxexp/3) of
+# its dtype (about 1e+-102 for float64, 1e+-12 for float32) is scaled to a norm near 1 first:
+# inside it A^T A cannot under- or overflow, and A^T X's products (in X's dtype) only for X
+# with entries near the ends of the dtype's range. Outside it an unscaled A loses digits, or
+# the whole column, to underflow. Wide, so that the data of real fits never pays the scaling.
+_SQNORM_WINDOW = {np.dtype(t): (2.0 ** -(np.finfo(t).maxexp // 3), 2.0 ** (np.finfo(t).maxexp // 3))
+                  for t in (np.float32, np.float64)}
+
+
+def _column_exponents(A, G):
+    """Powers of two that bring A's columns to a norm near 1, or None when every column's
+    squared norm (G = A^T A's diagonal, as the core computed it) is already inside the safe
+    window or the column is zero. Returns e (int array of k) with the entries of
+    A[:, i] * 2^-e[i] of largest magnitude in [0.5, 1), and e[i] = 0 for columns left as they
+    are. Raises a ValueError if A holds NaN or infinity."""
+    d = np.diagonal(G)
+    lo, hi = _SQNORM_WINDOW[A.dtype]
+    if d.size == 0 or lo <= d.min() and d.max() <= hi:  # NaN fails both
+        return None
+    outside = ~((d >= lo) & (d <= hi))  # also NaN, infinity, zero
+    if not np.isfinite(d).all():
+        check_matrix(A, "A")  # names NaN or infinity; otherwise a column is just huge
+    cols = np.flatnonzero(outside)
+    top = np.abs(A[:, cols]).max(axis=0, initial=0.0)
+    e = np.zeros(A.shape[1], dtype=np.int64)
+    e[cols] = np.frexp(top)[1]  # 0 for a zero column
+    return e if e.any() else None
+
+
+def _scaled(M, e):
+    """M * 2^e row-wise (e: one exponent per row), exact unless it under- or overflows, in
+    M's dtype and memory order."""
+    return np.ldexp(M, e[:, None].astype(np.int32))
+
+
+def _scale_columns(A, e):
+    """A with column i times 2^-e[i], laid out like A (tall)."""
+    return tall(_scaled(A.T, -e).T, A.dtype)
+
+
+def _finite(M, what):
+    if not np.isfinite(M).all():
+        raise ValueError(f"{what} overflows {M.dtype}: rescale the inputs (A's columns are "
+                         f"too small, or the other inputs' entries too large, for {M.dtype})")
+    return M
+
+
+def _check_init(M, shape, dtype):
     if M is None:
         return None
-    M = check_matrix(M, name)
-    check_shape(M.shape, shape, name, "k x n, like S")
+    # NaN and infinity are caught by the core, which reads every entry anyway
+    M = check_matrix(M, "init", finite=False)
+    check_shape(M.shape, shape, "init", "k x n, like S")
     return fortran(M, dtype)
 
 
@@ -79,7 +134,8 @@ def nnls(A, X, *, init=None, max_iter=None, tol=None, n_threads=None, return_inf
     tol : float, default=None
         Relative KKT tolerance: a zero entry may stay zero while its gradient violation is at
         most ``tol`` times the magnitude of the terms that make it up. None means
-        ``64 * k * eps`` (float64 machine epsilon).
+        ``64 * k * eps`` (float64 machine epsilon), or ``eps`` when ``A^T A`` is so ill
+        conditioned that the columns are solved from a QR of A (docs/design.md).
     n_threads : int, default=None
         OpenMP threads for the column solves and sparse products; None = OpenMP's maximum
         (honours OMP_NUM_THREADS), -1 = all, -2 = all but one. Results are identical for any
@@ -92,7 +148,8 @@ def nnls(A, X, *, init=None, max_iter=None, tol=None, n_threads=None, return_inf
     S : ndarray of shape (k, n)
         float32 when A and X are both float32, float64 otherwise. With float32 inputs the
         products with X are computed in float32 (the core's kernels or BLAS sgemm) and the
-        k x k solves in float64, then rounded to float32.
+        k x k solves in float64, then rounded to float32; a solution past float32's range
+        raises a ValueError.
     info : NNLSInfo
         Only when ``return_info`` is true.
 
@@ -110,7 +167,7 @@ def nnls(A, X, *, init=None, max_iter=None, tol=None, n_threads=None, return_inf
     dtype = float_dtype(A, Xop)
     Xop = Xop.astype(dtype)
     k, n = A.shape[1], Xop.shape[1]
-    init = _check_optional(init, "init", (k, n), dtype)
+    init = _check_init(init, (k, n), dtype)
     # 0 selects the core's defaults
     max_iter = check_param(max_iter, "max_iter", [None, Interval("int", 1, None)]) or 0
     tol = check_param(tol, "tol", [None, Interval("real", 0, None, closed="neither")]) or 0.0
@@ -128,14 +185,50 @@ def solve_layer(A, Xop, init=None, *, n_threads, max_iter=0, tol=0.0, G=None):
     """The layer on validated inputs (A of Xop's dtype; init Fortran-ordered, or None for a
     cold start, which the core solves without reading a k x n start).
     Returns (S, C, n_iter, converged) with C = A^T X, which loss evaluations reuse.
-    max_iter/tol <= 0 select the core's defaults; G = gram(A) when the caller has it."""
-    G = gram(A, n_threads) if G is None else G  # first: it checks A
+    max_iter/tol <= 0 select the core's defaults; G = gram(A) when the caller has it.
+    Columns of A far from unit norm are scaled first, and an ill-conditioned A^T A is
+    replaced by a QR of A (module docstring); only the support of init is used, so it needs
+    no scaling."""
+    # first: the Gram's diagonal checks A (_column_exponents)
+    G = _core.gram(A, n_threads) if G is None else G
+    e = _column_exponents(A, G)
+    if e is not None:
+        A = _scale_columns(A, e)
+        G = _core.gram(A, n_threads)
     with np.errstate(over="ignore", invalid="ignore"):
         C = fortran(Xop.tdot(A, n_threads), A.dtype)
     Xop.ensure_finite(C, "A")
-    S, n_iter, converged = solve_gram(G, C, init, n_threads=n_threads, max_iter=max_iter,
-                                      tol=tol)
+    if _core.gram_rcond(G) < _core.triangular_rcond:
+        S, n_iter, converged = _solve_triangular(A, Xop, G, init, n_threads=n_threads,
+                                                 max_iter=max_iter, tol=tol)
+    else:
+        S, n_iter, converged = solve_gram(G, C, init, n_threads=n_threads,
+                                          max_iter=max_iter, tol=tol)
+    if e is not None:
+        with np.errstate(over="ignore"):
+            S = _finite(fortran(_scaled(S, -e), S.dtype), "the solution S")
+            C = fortran(_scaled(C, e), C.dtype)
     return S, C, n_iter, converged
+
+
+def _solve_triangular(A, Xop, G, init, *, n_threads, max_iter, tol):
+    """The layer from a thin QR A D^-1 = Q R (D: A's column norms) when G = A^T A is too ill
+    conditioned to solve from: the core's triangular form on R and Q^T X, in float64.
+    Returns (S in Xop's dtype, n_iter, converged)."""
+    m, k = A.shape
+    d = np.sqrt(np.diagonal(G))
+    inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    Q, R = np.linalg.qr(A.astype(np.float64) * inv_d)
+    if m < k:  # R is m x k: the missing rows are zero
+        Q = np.hstack([Q, np.zeros((m, k - m))])
+        R = np.vstack([R, np.zeros((k - m, k))])
+    B = fortran(Xop.astype(np.float64).tdot(tall(Q, np.float64), n_threads), np.float64)
+    start = None if init is None else fortran(init, np.float64)
+    S, n_iter, converged = _core.nnls_triangular(fortran(R, np.float64), B, start, max_iter,
+                                                 tol, n_threads)
+    with np.errstate(over="ignore"):
+        S = _finite(fortran(S * inv_d[:, None], Xop.dtype), "the solution S")
+    return S, n_iter, converged
 
 
 def solve_gram(G, C, init=None, *, n_threads, max_iter=0, tol=0.0):
@@ -187,8 +280,19 @@ def nnls_vjp(A, X, S, G, *, need_dX=True, n_threads=None):
     check_shape(S.shape, shape, "S", "k x n for A of shape m x k and X of shape m x n")
     check_shape(G.shape, shape, "G", "like S")
     dtype = float_dtype(A, Xop, S, G)
-    return vjp_layer(tall(A, dtype), Xop.astype(dtype), fortran(S, dtype), fortran(G, dtype),
-                     n_threads=resolve_n_threads(n_threads), need_dX=need_dX)
+    A, S, G = tall(A, dtype), fortran(S, dtype), fortran(G, dtype)
+    n_threads = resolve_n_threads(n_threads)
+    gram_A = _core.gram(A, n_threads)
+    e = _column_exponents(A, gram_A)
+    if e is None:
+        return vjp_layer(A, Xop.astype(dtype), S, G, n_threads=n_threads, need_dX=need_dX,
+                         gram_A=gram_A)
+    # for A = A' 2^e (column-wise), S = 2^-e S': the VJP of A' with upstream 2^-e G, whose dA
+    # is 2^e times this one's and whose dX is this one's
+    A, S, G = _scale_columns(A, e), fortran(_scaled(S, e), dtype), fortran(_scaled(G, -e), dtype)
+    dA, dX = vjp_layer(A, Xop.astype(dtype), S, G, n_threads=n_threads, need_dX=need_dX)
+    with np.errstate(over="ignore"):
+        return _finite(_scaled(dA.T, -e).T, "dA"), dX
 
 
 def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None, extra_A=None, gram_A=None):
@@ -203,7 +307,10 @@ def vjp_layer(A, Xop, S, G, *, n_threads, need_dX, extra=None, extra_A=None, gra
     M = M + M.T
     if extra_A is not None:
         M -= extra_A
-    dX = times(A, W) if need_dX else None  # column-ordered like W: the next VJP's G
+    dX = None
+    if need_dX:  # column-ordered like W: the next VJP's G
+        with np.errstate(over="ignore", invalid="ignore"):
+            dX = _finite(times(A, W), "dX = A W")
     if extra is not None:
         W += extra  # W is the core's new array: X (W + extra)^T in the same pass
     with np.errstate(over="ignore", invalid="ignore"):
@@ -244,12 +351,24 @@ def nnls_jvp(A, X, S, dA, dX, *, n_threads=None):
     dtype = float_dtype(A, Xop, S, *(o for o in (dA, dXop) if o is not None))
     A, S, Xop = tall(A, dtype), fortran(S, dtype), Xop.astype(dtype)
     dXop = None if dXop is None else dXop.astype(dtype)
-    G = gram(A, n_threads)  # first: it checks A
+    G = _core.gram(A, n_threads)
+    e = _column_exponents(A, G)  # first: it checks A
+    if e is not None:
+        # for A = A' 2^e (column-wise): S = 2^-e S', and along dA = dA' 2^e, dS = 2^-e dS'
+        A, S = _scale_columns(A, e), fortran(_scaled(S, e), dtype)
+        dA = None if dA is None else _scale_columns(dA.astype(dtype, copy=False), e)
+        G = _core.gram(A, n_threads)
     D = np.zeros((k, n), dtype=dtype, order="F")
-    if dXop is not None:
-        D += dXop.tdot(A, n_threads)
-    if dA is not None:
-        dA = dA.astype(dtype, copy=False)
-        cross = A.T @ dA
-        D += Xop.tdot(dA, n_threads) - (cross + cross.T) @ S
-    return support_solve(G, S, D, n_threads=n_threads)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if dXop is not None:
+            D += dXop.tdot(A, n_threads)
+        if dA is not None:
+            dA = dA.astype(dtype, copy=False)
+            cross = A.T @ dA
+            D += Xop.tdot(dA, n_threads) - (cross + cross.T) @ S
+    _finite(D, "A^T (dX - dA S) + dA^T (X - A S)")
+    dS = support_solve(G, S, D, n_threads=n_threads)
+    if e is None:
+        return dS
+    with np.errstate(over="ignore"):
+        return _finite(fortran(_scaled(dS, -e), dtype), "dS")

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._validation import check_matrix, fortran
+from ._validation import check_matrix, float_dtype, fortran
 
 
 class Operand:
@@ -27,7 +27,8 @@ class Operand:
                          finite=not defer_check or sp.issparse(X))
         self.name = name
         self._unchecked = defer_check and not sp.issparse(X)
-        self.dtype = np.dtype(dtype if dtype is not None else X.dtype)
+        # float16 or long double data is computed in float64, as bool and integers are
+        self.dtype = np.dtype(dtype if dtype is not None else float_dtype(X))
         self.shape = X.shape
         self.is_sparse = sp.issparse(X)
         if self.is_sparse:
@@ -90,8 +91,7 @@ class Operand:
     def tdot(self, A, n_threads):
         """A^T X (k x n, Fortran-ordered) for A (m x k)."""
         if self.is_sparse:
-            Bt = np.ascontiguousarray(A, dtype=self.dtype).T
-            return _sparse_product(Bt, self._csc, n_threads)
+            return _sparse_product(fortran(A.T, self.dtype), self._csc, n_threads)
         return _dense_tdot(A.astype(self.dtype, copy=False), self._dense, n_threads)
 
     def dot_t(self, W, n_threads):

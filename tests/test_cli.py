@@ -209,7 +209,12 @@ def test_fit_matrices(tmp_path, capsys):
 
 def test_topics(fitted, capsys, tmp_path):
     code, out, err = run(capsys, "topics", fitted, "--top-words", "3")
-    assert code == 0 and err == ""
+    # stderr: the quality of each layer (no NPMI: the model file keeps no corpus)
+    assert code == 0 and err.splitlines()[0] == "Topic quality (top 3 words):"
+    assert re.fullmatch(r"  layer 1 \(k=3\): diversity 1\.00, largest share 0\.\d\d, "
+                        r"single-child parents \d, degenerate parents \d, NMI 0\.\d\d",
+                        err.splitlines()[1])
+    assert err.splitlines()[2].startswith("  layer 0 (k=9): diversity")
     lines = tree_lines(out)
     assert len(lines) == 12 and all(len(line.split("%")[1].split("(")[0].split()) == 3
                                     for line in lines)
@@ -217,6 +222,13 @@ def test_topics(fitted, capsys, tmp_path):
     assert code == 0 and re.search(r"\w+ 0\.\d{3}, \w+ 0\.\d{3}", out)
     code, out, _ = run(capsys, "topics", fitted, "--as", "json")
     assert code == 0 and json.loads(out)["ranks"] == [9, 3]
+    quality = json.loads(out)["quality"]
+    assert [q["k"] for q in quality["layers"]] == [9, 3] and "npmi" not in quality["layers"][0]
+    # fit wrote the same measures, with NPMI counted in its corpus
+    written = json.loads((fitted / "topics.json").read_text())["quality"]
+    assert -1 <= written["layers"][1]["npmi"] <= 1
+    assert written["layers"][1]["diversity"] == quality["layers"][1]["diversity"]
+    assert "## Quality" in (fitted / "topics.md").read_text()
     code, out, err = run(capsys, "topics", fitted, "--as", "markdown", "--out",
                          tmp_path / "t.md")
     assert code == 0 and out == "" and "Wrote" in err

@@ -58,6 +58,21 @@ def test_scale_invariance(planted):
         np.testing.assert_allclose(g.mixtures[l], h.mixtures[l])
         np.testing.assert_allclose(g.profiles[l], h.profiles[l])
     np.testing.assert_allclose(g.links[0], h.links[0])
+    np.testing.assert_allclose(g.composition[0], h.composition[0])
+
+
+def test_composition():
+    """A parent's word profile is its children's profiles mixed by its composition."""
+    rng = np.random.default_rng(0)
+    A = [rng.random((12, 5)), rng.random((5, 3)) * (rng.random((5, 3)) < 0.6), rng.random((3, 2))]
+    A[1][:, 2] = 0  # a dead topic: no composition
+    S = [rng.random((5, 7)), rng.random((3, 7)), rng.random((2, 7))]
+    h = nnmf.topic_hierarchy((A, S))
+    for l in (1, 2):
+        live = h.profiles[l].sum(axis=0) > 0
+        np.testing.assert_allclose(h.profiles[l - 1] @ h.composition[l - 1][:, live],
+                                   h.profiles[l][:, live])
+        np.testing.assert_allclose(h.composition[l - 1].sum(axis=0), live.astype(float))
 
 
 def test_mixed_parents():

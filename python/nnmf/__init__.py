@@ -26,7 +26,7 @@ _EXPORTS = {
     "build_info": "layer", "tune_process": "_process",
     "Corpus": "topics", "load_corpus": "topics", "Topic": "topics", "TopicHierarchy": "topics",
     "topic_hierarchy": "topics", "plot_factors": "topics", "plot_mixtures": "topics",
-    "plot_topic_tree": "topics", "save_figures": "topics",
+    "plot_topic_tree": "topics", "save_figures": "topics", "suggest_ranks": "topics",
     "make_topic_corpus": "datasets", "match_hierarchy": "datasets",
     "save_model": "io", "load_model": "io",
 }

@@ -1,5 +1,6 @@
 """The ``nnmf`` command: hierarchical topic modeling from the shell.
 
+    nnmf ranks INPUT                                       suggest the ranks for fit
     nnmf fit INPUT --ranks 20,6 [--labels ...] --out DIR   fit, print the tree, write files
     nnmf topics MODEL                                      print a saved model's topics
     nnmf transform MODEL INPUT --out FILE                  topic mixtures of new documents
@@ -26,6 +27,7 @@ import numpy as np
 
 from ._version import __version__
 from .exceptions import Terminated
+from ._utils.files import atomic_open, atomic_savez
 
 __all__ = ["main"]
 
@@ -242,6 +244,26 @@ def build_parser():
                         "options)")
     fit.set_defaults(func=_cmd_fit)
 
+    ranks = sub.add_parser(
+        "ranks", parents=[inputs, vect, common], help="suggest the ranks to give fit",
+        description="Suggest the topics per layer (--ranks for fit) from the relative "
+                    "reconstruction error and the stability of the topics across random "
+                    "starts of NMF at each candidate rank, layer by layer (nnmf.suggest_ranks). "
+                    "Prints a table per layer and the suggestion.")
+    ranks.add_argument("input", metavar="INPUT", help="a corpus or matrix, as fit reads it")
+    ranks.add_argument("--layers", type=_positive_int, default=2, metavar="N",
+                       help="layers to suggest a rank for (default: 2)")
+    ranks.add_argument("--candidates", type=_ranks, default=None, metavar="K,K,...",
+                       help="the ranks to scan (each layer above the first keeps those at most "
+                            "half the rank below it; default: 2-10, 12, 15, 19, 24, 30 within "
+                            "the data's shape)")
+    ranks.add_argument("--seeds", type=_positive_int, default=3, metavar="N",
+                       help="random starts per candidate, at least 2 (default: 3)")
+    ranks.add_argument("--coherence", action="store_true",
+                       help="also report each candidate's mean NPMI coherence")
+    ranks.add_argument("--json", metavar="PATH", help="also write the scan here as JSON")
+    ranks.set_defaults(func=_cmd_ranks, vocab=None)
+
     topics = sub.add_parser("topics", parents=[common], help="print a saved model's topics",
                             description="Print the topic tree of a saved model, or export it.")
     topics.add_argument("model", metavar="MODEL", help="a model file, or a folder with model.npz")
@@ -409,6 +431,18 @@ def _describe_fit(model, seconds):
     return ", ".join(parts)
 
 
+def _quality(h, console, X=None, labels=None):
+    """The hierarchy's quality measures, with one line per layer on stderr; a warning names
+    each degenerate parent and catch-all topic. NPMI needs the corpus X, NMI known labels."""
+    if labels is not None and not (np.asarray(labels) >= 0).any():
+        labels = None
+    quality = h.quality(X, labels)
+    console.info(f"Topic quality (top {quality.n_words} words):")
+    for line in quality.summary_lines():
+        console.info(f"  {line}")
+    return quality
+
+
 def _write_outputs(model, corpus, out, console, *, n_words, figures):
     from .io import save_model
     from .topics import topic_hierarchy
@@ -417,8 +451,9 @@ def _write_outputs(model, corpus, out, console, *, n_words, figures):
     out.mkdir(parents=True, exist_ok=True)
     written = [save_model(model, out / "model.npz", corpus=corpus)]
     h = topic_hierarchy(model, corpus.vocabulary, doc_ids=corpus.doc_ids, n_words=n_words)
-    h.to_json(out / "topics.json")
-    h.to_markdown(out / "topics.md")
+    quality = _quality(h, console, corpus.X, corpus.labels)
+    h.to_json(out / "topics.json", quality=quality)
+    h.to_markdown(out / "topics.md", quality=quality)
     written += [out / "topics.json", out / "topics.md"]
     if figures:
         from .topics import save_figures
@@ -575,8 +610,31 @@ def _cmd_fit(args, console):
 
         h = topic_hierarchy(model, corpus.vocabulary, doc_ids=corpus.doc_ids,
                             n_words=args.top_words)
+        _quality(h, console, corpus.X, corpus.labels)
         console.info("(use --out DIR to save the model, topics and figures)")
     console.result(h.format_tree())
+
+
+def _cmd_ranks(args, console):
+    from .topics import dump_json, suggest_ranks
+
+    if args.seeds < 2:
+        raise UsageError(f"--seeds {args.seeds}: stability compares the starts, so it needs "
+                         "at least 2")
+    _check_outputs([("--json", args.json, False)])
+    corpus = _read_corpus(args, console)
+    console.info(f"Scanning ranks for {args.layers} layers, {args.seeds} starts each ...")
+    t0 = time.perf_counter()
+    result = suggest_ranks(corpus.X, n_layers=args.layers, candidates=args.candidates,
+                           n_seeds=args.seeds, coherence=args.coherence,
+                           random_state=args.seed, n_threads=args.threads)
+    console.info(f"Scanned in {_seconds(t0)}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(args.json, "w", encoding="utf-8") as fh:
+            fh.write(dump_json(result.to_dict()) + "\n")
+        console.info(f"Wrote {args.json}")
+    console.result(result.summary())
 
 
 def _load(path):
@@ -592,15 +650,17 @@ def _cmd_topics(args, console):
     model, info = _load(args.model)
     h = topic_hierarchy(model, info.vocabulary, doc_ids=info.doc_ids or None,
                         n_words=args.top_words)
+    quality = _quality(h, console, labels=info.labels)  # the file keeps no corpus: no NPMI
     if args.output_format == "json":
-        text = h.to_json()
+        text = h.to_json(quality=quality)
     elif args.output_format == "markdown":
-        text = h.to_markdown()
+        text = h.to_markdown(quality=quality)
     else:
         text = h.format_tree(weights=args.weights)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        with atomic_open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
         console.info(f"Wrote {args.out}")
     else:
         console.result(text)
@@ -674,18 +734,20 @@ def _cmd_transform(args, console):
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npz":
         arrays = {f"S_{l}": np.asarray(S_l) for l, S_l in enumerate(S)}
-        np.savez(out, doc_ids=np.array(corpus.doc_ids, dtype=str), **arrays)
+        atomic_savez(out, dict(doc_ids=np.array(corpus.doc_ids, dtype=str), **arrays))
     elif suffix == ".npy":
-        np.save(out, np.asarray(S[layer]))
+        with atomic_open(out, "wb") as fh:
+            np.save(fh, np.asarray(S[layer]))
     elif suffix == ".json":
         rows = [{"id": d, "topics": [[round(float(x), 6) for x in mix[:, j]] for mix in mixtures]}
                 for j, d in enumerate(corpus.doc_ids)]
-        out.write_text(dump_json({"ranks": [int(m.shape[0]) for m in mixtures],
-                                  "documents": rows}) + "\n", encoding="utf-8")
+        with atomic_open(out, "w", encoding="utf-8") as fh:
+            fh.write(dump_json({"ranks": [int(m.shape[0]) for m in mixtures],
+                                "documents": rows}) + "\n")
     else:
         mix = mixtures[layer]
         lidx = layer % len(S)
-        with open(out, "w", newline="", encoding="utf-8") as fh:
+        with atomic_open(out, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(["id", "topic"] + [f"{lidx}.{i}" for i in range(mix.shape[0])])
             for j, d in enumerate(corpus.doc_ids):

@@ -1,13 +1,14 @@
 """Writing files atomically: to a temporary file beside the target, renamed over it, so that
 an interrupted write (a crash, a killed job) never leaves a damaged file behind."""
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_savez"]
+__all__ = ["atomic_open", "atomic_savez"]
 
 
 def _create_temporary(path):
@@ -23,17 +24,26 @@ def _create_temporary(path):
     raise FileExistsError(f"cannot create a temporary file beside {path}")
 
 
-def atomic_savez(path, arrays, *, compressed=False):
-    """``np.savez`` (or ``np.savez_compressed``) of the dict ``arrays`` to ``path``,
-    atomically. Returns the path."""
+@contextlib.contextmanager
+def atomic_open(path, mode="w", **kwargs):
+    """``open(path, mode, **kwargs)`` for writing, atomically: the file appears at ``path``,
+    complete, only when the ``with`` block ends without an exception (a Ctrl-C included);
+    otherwise any earlier file at ``path`` is left as it was."""
     path = Path(path)
     fd, tmp = _create_temporary(path)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            (np.savez_compressed if compressed else np.savez)(fh, **arrays)
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return path
+
+
+def atomic_savez(path, arrays, *, compressed=False):
+    """``np.savez`` (or ``np.savez_compressed``) of the dict ``arrays`` to ``path``,
+    atomically. Returns the path."""
+    with atomic_open(path, "wb") as fh:
+        (np.savez_compressed if compressed else np.savez)(fh, **arrays)
+    return Path(path)

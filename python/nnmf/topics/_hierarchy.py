@@ -12,7 +12,10 @@ shrinks), so every number reported here is scale-free:
 - layer-l topic i is the sum of the layer-(l+1) topics weighted by row i of A_{l+1}; the mass of
   i that flows through parent j is proportional to A_{l+1}[i, j] times the total of row j of
   S_{l+1}, and normalised over j it gives the link weights of the tree. A topic's parent is its
-  heaviest link.
+  heaviest link;
+- seen from the parent, the word profile of layer-(l+1) topic j is the sum of the layer-l
+  profiles weighted by column j of A_{l+1}: the part of its mass that child i makes up is
+  ||W_l[:, i]||_1 A_{l+1}[i, j] over ||W_{l+1}[:, j]||_1 (its composition).
 """
 
 import json
@@ -20,26 +23,16 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
+from .._utils.files import atomic_open
 from .._utils.linalg import prefix_chains
+from ._metrics import _dense, hierarchy_quality
 
 __all__ = ["Topic", "TopicHierarchy", "topic_hierarchy", "word_profiles", "dump_json",
            "model_factors"]
 
 _FORMAT = "nnmf-topics"
 _FORMAT_VERSION = 1
-
-
-def _dense(M, name):
-    if sp.issparse(M):
-        M = M.toarray()
-    M = np.asarray(M, dtype=np.float64)
-    if M.ndim != 2:
-        raise ValueError(f"{name} must be 2-D, got shape {M.shape}")
-    if not np.isfinite(M).all():
-        raise ValueError(f"{name} contains NaN or infinity")
-    return M
 
 
 def word_profiles(A):
@@ -122,6 +115,10 @@ class TopicHierarchy:
     links : list of ndarray
         ``links[l]`` (k_l x k_{l+1}) for l < L: row i holds layer-l topic i's link weights to
         the layer-(l+1) topics.
+    composition : list of ndarray
+        ``composition[l]`` (k_l x k_{l+1}) for l < L: column j holds the parts of layer-(l+1)
+        topic j's word mass that the layer-l topics make up (columns sum to 1, or 0 for a
+        dead topic).
     layers : list of list of Topic
     """
 
@@ -149,7 +146,8 @@ class TopicHierarchy:
             raise ValueError(f"{len(doc_ids)} document ids for {n} documents")
         self.ranks = tuple(W_l.shape[1] for W_l in W)
         self.vocabulary, self.doc_ids, self.n_words = vocabulary, doc_ids, int(n_words)
-        self.profiles, self.mixtures, self.shares, self.links = [], [], [], []
+        self.profiles, self.mixtures, self.shares = [], [], []
+        self.links, self.composition = [], []
         scales = []
         for W_l, S_l in zip(W, S):
             scale = W_l.sum(axis=0)
@@ -161,9 +159,13 @@ class TopicHierarchy:
             topic_mass = mass.sum(axis=1)
             self.shares.append(topic_mass / max(topic_mass.sum(), np.finfo(float).tiny))
         for l in range(1, len(A)):
-            flow = _dense(A[l], f"A[{l}]") * S[l].sum(axis=1)[None, :]
+            A_l = _dense(A[l], f"A[{l}]")
+            flow = A_l * S[l].sum(axis=1)[None, :]
             rows = flow.sum(axis=1, keepdims=True)
             self.links.append(flow / np.where(rows > 0, rows, 1.0))
+            parts = scales[l - 1][:, None] * A_l
+            cols = parts.sum(axis=0, keepdims=True)
+            self.composition.append(parts / np.where(cols > 0, cols, 1.0))
         self.layers = []
         for l, profile in enumerate(self.profiles):
             topics = []
@@ -204,11 +206,45 @@ class TopicHierarchy:
         mix = self.mixtures[layer]
         return np.where(mix.sum(axis=0) > 0, mix.argmax(axis=0), -1)
 
+    # -- quality ---------------------------------------------------------------------------
+
+    def quality(self, X=None, labels=None, n_words=None, *, texts=None, window=None,
+                warn=True):
+        """Quality measures of every layer (see :mod:`nnmf.topics` and the guide's page
+        "Judging a topic hierarchy").
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_words, n_documents), default=None
+            A corpus over the same vocabulary (usually the training corpus) in which to count
+            word co-occurrences for the NPMI coherence; without it (or ``texts``) NPMI is left
+            out.
+        labels : array-like, list of array-like or dict, default=None
+            Labels of the documents: one labelling, several (finest first, coarsest last) or
+            a dict name -> labelling (finest first). Each layer is compared with every level;
+            the summary shows the coarsest level at the top layer and finer ones below.
+        n_words : int, default=None
+            Top words per topic for NPMI and diversity (default: the hierarchy's ``n_words``).
+        texts, window
+            Tokenised documents (and a sliding window) to count co-occurrences in instead of
+            X, as in :func:`npmi_coherence`.
+        warn : bool, default=True
+            Issue a :class:`TopicQualityWarning` for each degenerate parent and catch-all
+            topic.
+
+        Returns
+        -------
+        TopicQuality
+        """
+        return hierarchy_quality(self, X, labels, n_words, texts=texts, window=window,
+                                 warn=warn)
+
     # -- export ----------------------------------------------------------------------------
 
-    def to_dict(self, documents=True):
-        """A JSON-ready dict: every layer's topics (words, weights, share, parents, children)
-        and, when ``documents``, each document's topic mixture per layer."""
+    def to_dict(self, documents=True, *, quality=None):
+        """A JSON-ready dict: every layer's topics (words, weights, share, parents, children),
+        the ``quality`` measures when given (a :class:`TopicQuality`), and, when
+        ``documents``, each document's topic mixture per layer."""
         out = {"format": _FORMAT, "format_version": _FORMAT_VERSION, "ranks": list(self.ranks),
                "n_words": len(self.vocabulary), "n_documents": len(self.doc_ids), "layers": []}
         for l, topics in enumerate(self.layers):
@@ -224,6 +260,8 @@ class TopicHierarchy:
                     entry["children"] = [f"{l - 1}.{c}" for c in t.children]
                 entries.append(entry)
             out["layers"].append({"layer": l, "n_topics": len(topics), "topics": entries})
+        if quality is not None:
+            out["quality"] = quality.to_dict()
         if documents:
             out["documents"] = [
                 {"id": d, "topics": [[round(float(x), 6) for x in mix[:, j]]
@@ -231,18 +269,19 @@ class TopicHierarchy:
                 for j, d in enumerate(self.doc_ids)]
         return out
 
-    def to_json(self, path=None, *, documents=True):
+    def to_json(self, path=None, *, documents=True, quality=None):
         """The :meth:`to_dict` as JSON text, written to ``path`` when given. Nested objects
         are indented; lists of numbers and small flat objects stay on one line."""
-        text = dump_json(self.to_dict(documents=documents))
+        text = dump_json(self.to_dict(documents=documents, quality=quality))
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
+            with atomic_open(path, "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
         return text
 
-    def to_markdown(self, path=None, *, n_words=None):
-        """A Markdown report: a table per layer (top layer first) and the tree. Written to
-        ``path`` when given; returned as a string."""
+    def to_markdown(self, path=None, *, n_words=None, quality=None):
+        """A Markdown report: a table per layer (top layer first), the tree and, when given,
+        a table of the ``quality`` measures (a :class:`TopicQuality`) with its warnings.
+        Written to ``path`` when given; returned as a string."""
         n_words = n_words or self.n_words
         lines = ["# Topic hierarchy", "",
                  f"Ranks {' > '.join(map(str, self.ranks))}; {len(self.doc_ids)} documents, "
@@ -272,9 +311,16 @@ class TopicHierarchy:
             lines.append("")
         if self.n_layers > 1:
             lines += ["## Tree", "", "```", self.format_tree(n_words=n_words), "```", ""]
+        if quality is not None:
+            lines += ["## Quality", "",
+                      f"Over the top {quality.n_words} words of each topic; shares are means "
+                      "over the documents.", "", quality.to_markdown(), ""]
+            lines += [f"- {_md(w)}" for w in quality.warnings()]
+            if quality.warnings():
+                lines.append("")
         text = "\n".join(lines)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
+            with atomic_open(path, "w", encoding="utf-8") as fh:
                 fh.write(text)
         return text
 

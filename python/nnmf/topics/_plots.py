@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._utils.files import atomic_open
+
 __all__ = ["plot_factors", "plot_mixtures", "plot_topic_tree", "save_figures"]
 
 _FORMATS = ("png", "svg")
@@ -265,6 +267,7 @@ def save_figures(model, out_dir, *, vocabulary=None, labels=None, label_names=No
     for name, fig in figures.items():
         for f in formats:
             path = out_dir / f"{name}.{f}"
-            fig.savefig(path, format=f, dpi=dpi)
+            with atomic_open(path, "wb") as fh:
+                fig.savefig(fh, format=f, dpi=dpi)
             written.append(path)
     return written

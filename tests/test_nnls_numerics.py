@@ -106,6 +106,22 @@ def test_baselines_report_the_true_relative_error(name, scale):
     assert model.reconstruction_err_ == pytest.approx(direct, rel=1e-6)
 
 
+@pytest.mark.parametrize("rows", [40, 2100])  # X X^T exactly; the randomized range finder
+@pytest.mark.parametrize("name", ["NMF", "HierarchicalNMF"])
+def test_the_nndsvd_start_is_scale_free(name, rows):
+    # NNDSVD squares X's entries: for X * 1e-200 they once underflowed to a zero start (A = 0,
+    # error 1). Now the start is the unscaled data's, scaled; at 1e+150 the whole fit is the
+    # same, and at 1e-200 it is a real fit (ANLS's stopping test, on ||X||^2, differs there)
+    X = np.random.default_rng(1).random((rows, 30))
+    make = (lambda: nnmf.NMF(4, random_state=0)) if name == "NMF" else (
+        lambda: nnmf.HierarchicalNMF((4, 2), random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nnmf.exceptions.ConvergenceWarning)
+        ref, huge, tiny = (make().fit(X * c).reconstruction_err_ for c in (1.0, 1e150, 1e-200))
+    assert huge == pytest.approx(ref, rel=1e-9)
+    assert tiny == pytest.approx(ref, abs=0.05)
+
+
 # ------------------------------------------------------------- near-collinear columns
 
 

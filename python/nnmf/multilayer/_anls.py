@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from .._utils.collective import Local, agreed, as_collective, column_random
 from .._utils.estimator import check_random_state
-from .._utils.linalg import fit_sq, relative_error
+from .._utils.linalg import fit_sq, relative_error, square_safe_exponent
 from .._utils.params import Interval, Options, check_param
 from ..layer import (as_operand, blas_threads_for, check_matrix, check_shape, fortran, gram,
                      resolve_n_threads, solve_gram, solve_layer)
@@ -58,15 +58,21 @@ def _top_svd(Xop, k, rng, collective):
     matrix of the range finder is drawn per column block (column_random)."""
     m = Xop.shape[0]
     start, stop, n = collective.block(Xop.shape[1])
+    # Squares of X's entries (X X^T, B B^T below) are formed from X * 2^-e, exact, so that
+    # data far from unit scale (1e-200, 1e+200) neither underflows to a zero factor nor
+    # overflows; the singular values are scaled back
+    M = Xop.matrix
+    e = max(collective.allgather(square_safe_exponent(M.data if sp.issparse(M) else M)))
     # The products with X run in X's dtype (a float32 fit never makes a float64 copy of X);
     # the small factorisations in float64
     if m <= _EXACT_SVD_ROWS:
-        M = Xop.matrix
+        if e:
+            M = M * 2.0 ** -e
         XXt = M @ M.T
         (XXt,) = collective.sum(XXt.toarray() if sp.issparse(XXt) else np.asarray(XXt))
         w, U = np.linalg.eigh(np.asarray(XXt, dtype=np.float64))
         order = np.argsort(w)[::-1][:k]
-        U, s = U[:, order], np.sqrt(np.maximum(w[order], 0.0))
+        U, s = U[:, order], np.ldexp(np.sqrt(np.maximum(w[order], 0.0)), e)
         Vt = _tdot64(Xop, U) / np.where(s > 0, s, 1.0)[:, None]
         return U, s, Vt
     width = min(k + _OVERSAMPLE, m, n)
@@ -75,13 +81,14 @@ def _top_svd(Xop, k, rng, collective):
     (Y,) = collective.sum(_dot_t64(Xop, Omega.T))                     # X Omega, m x width
     for _ in range(_POWER_ITERATIONS):
         Q = np.linalg.qr(Y)[0]
-        (Y,) = collective.sum(_dot_t64(Xop, _tdot64(Xop, Q)))
+        (Y,) = collective.sum(_dot_t64(Xop, np.ldexp(_tdot64(Xop, Q), -e)))
     Q = np.linalg.qr(Y)[0]
     B = _tdot64(Xop, Q)                                               # Q^T X, local columns
-    (BBt,) = collective.sum(B @ B.T)
+    Be = np.ldexp(B, -e)
+    (BBt,) = collective.sum(Be @ Be.T)
     w, Ub = np.linalg.eigh(BBt)
     order = np.argsort(w)[::-1][:k]
-    Ub, s = Ub[:, order], np.sqrt(np.maximum(w[order], 0.0))
+    Ub, s = Ub[:, order], np.ldexp(np.sqrt(np.maximum(w[order], 0.0)), e)
     return Q @ Ub, s, (Ub.T @ B) / np.where(s > 0, s, 1.0)[:, None]
 
 

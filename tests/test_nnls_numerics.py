@@ -107,19 +107,34 @@ def test_baselines_report_the_true_relative_error(name, scale):
 
 
 @pytest.mark.parametrize("rows", [40, 2100])  # X X^T exactly; the randomized range finder
-@pytest.mark.parametrize("name", ["NMF", "HierarchicalNMF"])
-def test_the_nndsvd_start_is_scale_free(name, rows):
-    # NNDSVD squares X's entries: for X * 1e-200 they once underflowed to a zero start (A = 0,
-    # error 1). Now the start is the unscaled data's, scaled; at 1e+150 the whole fit is the
-    # same, and at 1e-200 it is a real fit (ANLS's stopping test, on ||X||^2, differs there)
+@pytest.mark.parametrize("name", ["NMF", "HierarchicalNMF", "DeepNMF", "supervised"])
+def test_the_baselines_fit_data_of_any_scale_alike(name, rows):
+    # Squares of X * 1e-200 underflow (NNDSVD's X X^T once gave a zero start: A = 0, error 1;
+    # DeepNMF's updates square S) and those of X * 1e150 overflow: the baselines fit X scaled
+    # by a power of two, exactly, so every scale gives the unscaled fit, S scaled
     X = np.random.default_rng(1).random((rows, 30))
-    make = (lambda: nnmf.NMF(4, random_state=0)) if name == "NMF" else (
-        lambda: nnmf.HierarchicalNMF((4, 2), random_state=0))
+    y = np.arange(30) % 3
+    make = {"NMF": lambda: nnmf.NMF(4, random_state=0),
+            "HierarchicalNMF": lambda: nnmf.HierarchicalNMF((4, 2), random_state=0),
+            "DeepNMF": lambda: nnmf.DeepNMF((4, 2), random_state=0, max_iter=30),
+            "supervised": lambda: nnmf.HierarchicalNMF((4, 3), random_state=0)}[name]
+    fits = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", nnmf.exceptions.ConvergenceWarning)
-        ref, huge, tiny = (make().fit(X * c).reconstruction_err_ for c in (1.0, 1e150, 1e-200))
-    assert huge == pytest.approx(ref, rel=1e-9)
-    assert tiny == pytest.approx(ref, abs=0.05)
+        for c in (1.0, 1e150, 1e-200):
+            fits.append(make().fit(X * c, y if name == "supervised" else None))
+    def fitted(model):  # the model's reconstruction of X
+        As = model.A_ if isinstance(model.A_, list) else [model.A_]
+        return np.linalg.multi_dot(As + [model.S_[-1] if isinstance(model.S_, list)
+                                         else model.S_]) if len(As) > 1 else As[0] @ model.S_
+
+    ref = fits[0]
+    for c, model in zip((1e150, 1e-200), fits[1:]):
+        assert model.reconstruction_err_ == pytest.approx(ref.reconstruction_err_, rel=1e-9)
+        np.testing.assert_allclose(fitted(model) / c, fitted(ref), rtol=1e-6,
+                                   atol=1e-9 * np.abs(X).max())
+        if name == "supervised":
+            np.testing.assert_array_equal(model.transduction_, ref.transduction_)
 
 
 # ------------------------------------------------------------- near-collinear columns

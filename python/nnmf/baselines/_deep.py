@@ -126,7 +126,7 @@ class DeepNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None, *, label_mask=None):
         """Fit (see :meth:`fit`) and return S_L."""
-        Xop, p, labels, n_threads, fit = self._layerwise(
+        Xop, e, p, labels, n_threads, fit = self._layerwise(
             X, y, label_mask, "pretrain_solver", "pretrain_max_iter", "pretrain_tol")
         As, Ss, B, pre_hist, pre_conv = fit
         lam, max_iter, tol = p["lam"], p["max_iter"], p["tol"]
@@ -152,17 +152,17 @@ class DeepNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
 
         self.A_ = [np.asarray(A, dtype=np.float64) for A in As]
         S = np.asarray(S, dtype=np.float64)
-        self.S_ = self._implied(S)
-        self.B_ = None if B is None else np.asarray(B, dtype=np.float64)
+        self.S_ = self._implied(np.ldexp(S, e))
+        self.B_ = None if B is None else np.ldexp(np.asarray(B, dtype=np.float64), -e)
         if labels is not None:
             self.classes_ = labels[0]
-            self._set_transduction(S)
+            self._set_transduction(self.S_[-1])
         self.history_ = np.asarray(history[1:]).reshape(-1, 2) / np.array([xsq, xsq / scale])
         self.pretrain_history_ = pre_hist
         self.n_iter_ = len(self.history_)
         self.reconstruction_err_ = data_error(Xop, self.A_, S, n_threads)
         self.n_features_in_ = Xop.shape[0]
-        return S
+        return self.S_[-1]
 
     def _implied(self, S):
         Ss = [S]

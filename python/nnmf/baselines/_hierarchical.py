@@ -8,7 +8,8 @@ from .._utils.params import RANKS, Interval, Options, check_ranks_fit
 from ..layer import Operand, resolve_n_threads
 from ..multilayer import (LabelTermMixin, MultilayerMixin, fit_data, prepare_optional_labels,
                           reconstruction_error)
-from ._nmf import COMMON_CONSTRAINTS, SOLVERS, data_error, fit_nmf, warn_not_converged
+from ._nmf import (COMMON_CONSTRAINTS, SOLVERS, data_error, fit_nmf, unit_scaled,
+                   warn_not_converged)
 from ._ssnmf import fit_ssnmf
 
 __all__ = ["HierarchicalNMF"]
@@ -80,15 +81,16 @@ class MultilayerBaselineMixin(MultilayerMixin):
 
     def _layerwise(self, X, y, label_mask, solver, max_iter, tol):
         """Check the data and parameters, then fit the layers one after another (the last as
-        SSNMF when there are labels). Returns (Xop, p, labels, n_threads, fit), with p the
-        validated parameters and fit the (As, Ss, B, histories, converged) of
-        :func:`fit_layerwise`. With ``comm`` (HierarchicalNMF), X and y are this rank's
-        columns."""
+        SSNMF when there are labels). Returns (Xop, e, p, labels, n_threads, fit), with Xop
+        the data as fitted, X * 2^-e (:func:`unit_scaled`), p the validated parameters and fit
+        the (As, Ss, B, histories, converged) of :func:`fit_layerwise`, for the scaled data.
+        With ``comm`` (HierarchicalNMF), X and y are this rank's columns."""
         collective, Xop, n = fit_data(X, getattr(self, "comm", None))
         p = agreed(collective, self._validate_params)
         ranks = check_ranks_fit(p["ranks"], (Xop.shape[0], n))
         n_threads = resolve_n_threads(p["n_threads"])
         labels = prepare_optional_labels(y, Xop.shape[1], label_mask, collective)
+        Xop, e = unit_scaled(Xop, collective)
         with abort_on_error(collective):
             fit = fit_layerwise(Xop, ranks, solver=p[solver], init=p["init"],
                                 max_iter=p[max_iter], tol=p[tol],
@@ -96,7 +98,7 @@ class MultilayerBaselineMixin(MultilayerMixin):
                                 labels=labels, lam=p["lam"], verbose=p["verbose"],
                                 collective=collective)
         self._collective = collective
-        return Xop, p, labels, n_threads, fit
+        return Xop, e, p, labels, n_threads, fit
 
 
 class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
@@ -199,14 +201,16 @@ class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None, *, label_mask=None):
         """Fit (see :meth:`fit`) and return the last layer's ``S_[-1]``."""
-        Xop, p, labels, n_threads, fit = self._layerwise(X, y, label_mask, "solver", "max_iter",
-                                                         "tol")
+        Xop, e, p, labels, n_threads, fit = self._layerwise(X, y, label_mask, "solver",
+                                                            "max_iter", "tol")
         As, Ss, B, histories, converged = fit
         warn_layers_not_converged("HierarchicalNMF layer(s)", converged, p["max_iter"], p["tol"])
-        self.A_, self.S_, self.B_ = As, Ss, B
+        self.A_ = As
+        self.S_ = [np.ldexp(S, e) for S in Ss] if e else Ss
+        self.B_ = np.ldexp(B, -e) if e and B is not None else B
         if labels is not None:
             self.classes_ = labels[0]
-            self._set_transduction(Ss[-1])
+            self._set_transduction(self.S_[-1])
         self.history_ = histories
         self.n_iter_ = [len(h) for h in histories]
         errors, Z, collective = [], Xop, self._collective
@@ -217,4 +221,4 @@ class HierarchicalNMF(MultilayerBaselineMixin, LabelTermMixin, BaseEstimator):
         self.reconstruction_err_ = data_error(Xop, As, Ss[-1], n_threads,
                                               collective=collective)
         self.n_features_in_ = Xop.shape[0]
-        return Ss[-1]
+        return self.S_[-1]

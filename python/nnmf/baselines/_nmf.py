@@ -97,21 +97,40 @@ def fit_nmf(Xop, k, *, solver, init, max_iter, tol, rng, n_threads, verbose=0,
     return A, S, np.sqrt(np.asarray(history[1:]) * scale), converged
 
 
+def _data_exponent(Xop, collective):
+    """square_safe_exponent of X's entries over every process (0 near unit scale)."""
+    e = square_safe_exponent(Xop.matrix.data if Xop.is_sparse else Xop.matrix)
+    return max(collective.allgather(e), key=abs) if collective is not None else e
+
+
+def _scaled_data(Xop, e):
+    """X * 2^-e (exact), in X's format."""
+    if Xop.is_sparse:
+        X = Xop.matrix.copy()
+        X.data = np.ldexp(X.data, -e)
+        return X
+    return np.ldexp(Xop.matrix, -e)
+
+
+def unit_scaled(Xop, collective=None):
+    """(the data a baseline fits, e): X * 2^-e as an Operand, with e = 0 (and X itself, not
+    a copy) unless X's squares would under- or overflow double. Every baseline's objective is
+    homogeneous of degree 2 in (X, S) (their label terms are normalised by ||X||^2 or
+    ||S_{L-1}||^2), and a power of two scales exactly, so the fit of the scaled data is the fit
+    of X with S scaled by 2^-e (and B by 2^e): the caller scales them back."""
+    e = _data_exponent(Xop, collective)
+    return (Xop, 0) if e == 0 else (Operand(_scaled_data(Xop, e), dtype=Xop.dtype), e)
+
+
 def data_error(Xop, As, S, n_threads, collective=None):
     """reconstruction_error, also for data whose squared norm under- or overflows double:
     X and S are first scaled by the same power of two (square_safe_exponent, agreed over
     the collective), and then the columns of P = A_0 ... A_L and the rows of S by opposite
     powers of two, none of which changes the relative error or P S."""
-    e = square_safe_exponent(Xop.matrix.data if Xop.is_sparse else Xop.matrix)
-    if collective is not None:
-        e = max(collective.allgather(e), key=abs)
+    e = _data_exponent(Xop, collective)
     if e == 0:
         return reconstruction_error(Xop, As, S, n_threads, collective=collective)
-    if Xop.is_sparse:
-        X = Xop.matrix.copy()
-        X.data = np.ldexp(X.data, -e)
-    else:
-        X = np.ldexp(Xop.matrix, -e)
+    X = _scaled_data(Xop, e)
     P = chain([np.asarray(A, dtype=np.float64) for A in As])
     f = np.frexp(np.abs(P).max(axis=0, initial=0.0))[1]
     if collective is not None:  # P is the same on every process
@@ -267,6 +286,7 @@ class NMF(FixedBasisTransformMixin, BaseEstimator):
         collective, Xop, n = fit_data(X, self.comm)
         p = agreed(collective, self._validate_params)
         k = check_ranks_fit((p["n_components"],), (Xop.shape[0], n), "n_components")[0]
+        Xop, e = unit_scaled(Xop, collective)
         n_threads = resolve_n_threads(p["n_threads"])
         with abort_on_error(collective):
             A, S, history, converged = fit_nmf(
@@ -276,11 +296,11 @@ class NMF(FixedBasisTransformMixin, BaseEstimator):
         if not converged and p["tol"] > 0:
             warn_not_converged(f"NMF(solver={p['solver']!r})", p["max_iter"], p["tol"])
         self.A_ = np.asarray(A)
-        self.S_ = np.asarray(S)
         self.history_ = history
         self.n_iter_ = len(history)
-        self.reconstruction_err_ = data_error(Xop, [self.A_], self.S_, n_threads,
+        self.reconstruction_err_ = data_error(Xop, [self.A_], S, n_threads,
                                               collective=collective)
+        self.S_ = np.ldexp(np.asarray(S), e) if e else np.asarray(S)
         self.n_features_in_ = Xop.shape[0]
         return self.S_
 

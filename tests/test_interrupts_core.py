@@ -8,11 +8,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
 import sys, time
@@ -38,8 +35,8 @@ print("same" if np.array_equal(before, after) else "different", flush=True)
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_sigint_interrupts_a_long_nnls_call(n_threads):
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(n_threads)], env=env,
+    # the child imports nnmf as this process does (installed, or through PYTHONPATH)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(n_threads)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "ready"
@@ -54,6 +51,7 @@ def test_sigint_interrupts_a_long_nnls_call(n_threads):
         rest, err = child.stdout.read(), child.stderr.read()
     finally:
         child.kill()
+        child.wait()
         child.stdout.close()
         child.stderr.close()
     assert line == "interrupted", err

@@ -800,3 +800,18 @@ def csc_value(indptr, indices, data, rows, cols, dtype):
     col = np.repeat(np.arange(cols), np.diff(indptr))
     np.add.at(Y, (used, col), data[:indptr[-1]].astype(np.float64))
     return Y
+
+
+@pytest.mark.parametrize("rows, cols, n_indptr", [(3, -1, 0), (-1, 2, 3), (-5, -1, 0)])
+def test_negative_sizes_are_refused_before_any_read(rows, cols, n_indptr):
+    # found under AddressSanitizer: cols = -1 with an empty indptr passed the length check
+    # (cols + 1 entries) and indptr[cols] was read before the array
+    B = np.asfortranarray(np.ones((2, max(rows, 0))))
+    indptr = np.zeros(n_indptr, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    with pytest.raises(ValueError, match="nonnegative"):
+        _core.dense_times_csc(B, indptr, empty, np.zeros(0), rows, cols, 1)
+    with pytest.raises(ValueError, match="nonnegative"):
+        _core.dense_times_csc_minus(B, indptr, empty, np.zeros(0), rows, cols,
+                                    np.asfortranarray(np.ones((1, 2))),
+                                    np.asfortranarray(np.ones((1, max(cols, 0)))), 1)

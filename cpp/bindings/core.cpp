@@ -167,7 +167,11 @@ struct CscArrays {
 // The raw CSC arrays, checked for consistent lengths (the kernel checks each index).
 template <class T, class I>
 CscArrays<T, I> csc_arrays(const IndexArray<I>& indptr, const IndexArray<I>& indices,
-                           const py::array_t<T, py::array::c_style>& data, std::int64_t cols) {
+                           const py::array_t<T, py::array::c_style>& data, std::int64_t rows,
+                           std::int64_t cols) {
+  // first: with cols = -1 an empty indptr would pass the length check below, and its
+  // entry [cols] lie before the array
+  if (rows < 0 || cols < 0) throw std::invalid_argument("rows and cols must be nonnegative");
   if (indptr.ndim() != 1 || indptr.shape(0) != cols + 1)
     throw std::invalid_argument("indptr must have cols + 1 entries");
   if (indices.ndim() != 1 || data.ndim() != 1 || indices.shape(0) != data.shape(0))
@@ -187,7 +191,7 @@ template <class T, class I>
 MatrixC<T> dense_times_csc(RefC<T> B, IndexArray<I> indptr, IndexArray<I> indices,
                            py::array_t<T, py::array::c_style> data, std::int64_t rows,
                            std::int64_t cols, int n_threads) {
-  const auto y = csc_arrays<T, I>(indptr, indices, data, cols);
+  const auto y = csc_arrays<T, I>(indptr, indices, data, rows, cols);
   return without_gil([&] {
     MatrixC<T> out(B.rows(), cols);
     nnmf::dense_times_csc<T, I>(B, y.indptr, y.indices, y.data, rows, cols, n_threads, out);
@@ -202,7 +206,7 @@ std::tuple<MatrixC<T>, bool> dense_times_csc_minus(RefC<T> B, IndexArray<I> indp
                                                    py::array_t<T, py::array::c_style> data,
                                                    std::int64_t rows, std::int64_t cols,
                                                    RefC<T> M, RefAt At, int n_threads) {
-  const auto y = csc_arrays<T, I>(indptr, indices, data, cols);
+  const auto y = csc_arrays<T, I>(indptr, indices, data, rows, cols);
   return without_gil([&] {
     MatrixC<T> out(B.rows(), cols);
     const bool finite = nnmf::dense_times_csc_minus<T, I>(B, y.indptr, y.indices, y.data, rows,

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 # The estimator subpackages register their classes (BaseEstimator.__init_subclass__), which
 # load_model looks up by the name a file gives: never an import of a module the file names.
 from . import baselines, neural  # noqa: F401
-from ._utils.files import atomic_savez
+from ._utils.files import atomic_savez, read_npy_header
 from ._utils.estimator import BaseEstimator, check_is_fitted, estimator_class
 from ._version import __version__
 from .exceptions import InvalidParameterError, ModelFileError
@@ -337,13 +337,7 @@ class _Archive:
         """(shape, dtype) of a member's .npy header, its declared size checked against it."""
         with self._reading(f"the array {name!r}"):
             with self._zip.open(info) as f:
-                version = np.lib.format.read_magic(f)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-                elif version == (2, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-                else:
-                    raise ValueError(f"unsupported .npy format version {version}")
+                shape, _, dtype = read_npy_header(f)
                 offset = f.tell()
         if not dtype.hasobject:
             expected = offset + math.prod(shape) * dtype.itemsize

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_open", "atomic_savez"]
+__all__ = ["atomic_open", "atomic_savez", "read_npy_header", "UnsupportedNpyVersion"]
 
 
 def _create_temporary(path):
@@ -47,3 +47,19 @@ def atomic_savez(path, arrays, *, compressed=False):
     with atomic_open(path, "wb") as fh:
         (np.savez_compressed if compressed else np.savez)(fh, **arrays)
     return Path(path)
+
+
+class UnsupportedNpyVersion(ValueError):
+    """A .npy format version whose header read_npy_header does not parse."""
+
+
+def read_npy_header(fh):
+    """(shape, fortran_order, dtype) from the header of the .npy stream ``fh`` (at its start),
+    leaving ``fh`` at the first byte of the data. UnsupportedNpyVersion for a format version
+    other than 1.0 and 2.0, the two whose header numpy reads without the data."""
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(fh)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(fh)
+    raise UnsupportedNpyVersion(f"unsupported .npy format version {version}")

@@ -33,6 +33,7 @@ import scipy.io
 import scipy.sparse as sp
 
 from .._utils.collective import CollectiveError, as_collective, column_range
+from .._utils.files import UnsupportedNpyVersion, read_npy_header
 from .._utils.labels import encode_labels
 from ..topics import _corpus as _c
 
@@ -198,15 +199,12 @@ def _choose(fakes, variable, path, what):
 
 def _npz_member_header(archive, name):
     """(shape, dtype) of a member of a numpy .npz archive, from its header only."""
-    with archive.zip.open(name + ".npy") as fh:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-        else:
-            value = archive[name]
-            return value.shape, value.dtype
+    try:
+        with archive.zip.open(name + ".npy") as fh:
+            shape, _, dtype = read_npy_header(fh)
+    except UnsupportedNpyVersion:  # no header to read alone: read the member
+        value = archive[name]
+        return value.shape, value.dtype
     return shape, dtype
 
 

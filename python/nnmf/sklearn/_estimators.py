@@ -370,9 +370,11 @@ class NeuralNMFClassifier(ClassifierMixin, _SampleMajor):
     lam : float, default=1.0
         Weight of the classification term (scale-free: averaged over the labelled samples).
     classification_loss : {"cross_entropy", "l2"}, default="cross_entropy"
-        "cross_entropy": ``predict_proba`` is the softmax of the scores. "l2" (the paper's):
-        ``predict_proba`` normalises the scores clipped at zero, which need not rank samples
-        as ``decision_function`` does.
+        "cross_entropy": ``predict_proba`` is the softmax of the scores. "l2" (the paper's,
+        and :class:`nnmf.NeuralNMF`'s default, which generalises better from few known
+        labels): ``predict_proba`` normalises the scores clipped at zero, which need not rank
+        samples as ``decision_function`` does. The default here is "cross_entropy" because
+        scikit-learn's classifiers promise that consistency.
     <training parameters>
 
     Attributes

@@ -380,7 +380,7 @@ def _known(y, label_mask):
     return y, known
 
 
-def classification_loss(scores, y, label_mask=None, *, kind="cross_entropy"):
+def classification_loss(scores, y, label_mask=None, *, kind="l2"):
     """The supervision term, averaged over the labelled columns.
 
     Parameters
@@ -392,8 +392,8 @@ def classification_loss(scores, y, label_mask=None, *, kind="cross_entropy"):
         is given).
     label_mask : tensor or array of bool, shape (n,), default=None
         True where the label is known.
-    kind : {"cross_entropy", "l2"}, default="cross_entropy"
-        -log softmax(B s_j)[y_j], or 1/2 ||onehot(y_j) - B s_j||^2 (the paper's), as in
+    kind : {"l2", "cross_entropy"}, default="l2"
+        1/2 ||onehot(y_j) - B s_j||^2 (the paper's), or -log softmax(B s_j)[y_j], as in
         :class:`nnmf.NeuralNMF`'s ``classification_loss``.
 
     Returns
@@ -416,7 +416,7 @@ def classification_loss(scores, y, label_mask=None, *, kind="cross_entropy"):
 
 
 def objective(model, X, outputs, y=None, label_mask=None, *, loss="reconstruction", lam=1.0,
-              classification_loss="cross_entropy", Xsq=None):
+              classification_loss="l2", Xsq=None):
     """:class:`nnmf.NeuralNMF`'s training objective at the network's current factors:
     data / ||X||^2 + lam * supervision / n_known (the supervision term only with ``y``).
 
@@ -428,7 +428,7 @@ def objective(model, X, outputs, y=None, label_mask=None, *, loss="reconstructio
     y, label_mask : as in :func:`classification_loss` (None: unsupervised)
     loss : {"reconstruction", "energy"}, default="reconstruction"
     lam : float, default=1.0
-    classification_loss : {"cross_entropy", "l2"}, default="cross_entropy"
+    classification_loss : {"l2", "cross_entropy"}, default="l2"
     Xsq : as in :func:`reconstruction_loss`
 
     Returns

@@ -47,6 +47,11 @@ def test_table1_records():
     assert [r["err"] for r in again] == [r["err"] for r in first]
     text = experiments.table1_markdown(records)
     assert "(9, 4)" in text and "### Supervised" in text
+    # loss: only Neural NMF's data term changes
+    energy = experiments.run_table1(synthetic_noise, seeds=2, max_iter=3, ranks=((9, 4),),
+                                    modes=("semi-supervised",), n_threads=1, loss="energy")
+    for r, e in zip(first, energy):
+        assert (r["err"] == e["err"]) == (r["method"] != "Neural NMF")
 
 
 def test_news20_command_reduced(tmp_path, capsys):
@@ -59,6 +64,7 @@ def test_news20_command_reduced(tmp_path, capsys):
     text = out.read_text(encoding="utf-8")
     capsys.readouterr()
     assert "| semi-supervised | Neural NMF |" in text
+    assert "loss=reconstruction" in text   # the settings line
     assert "### Deep NMF, unsupervised" in text
     assert "Layer 1 (6 topics):" in text and "- 0.9:" in text
 

@@ -26,8 +26,9 @@ starting point:
 - Deep NMF: :class:`~nnmf.DeepNMF`: the same layer-wise fit (same seed, so the same factors),
   then joint multiplicative-update fine-tuning of all factors (with the label term on S_L).
 - Neural NMF: :class:`~nnmf.NeuralNMF` started from the Hier. NMF factors of the same seed
-  (``init=hier.A_``), trained by backpropagation with its default optimiser; the label term is
-  ``classification_loss`` (default "l2", the paper's) with weight ``lam``.
+  (``init=hier.A_``), trained by backpropagation with its default optimiser on the data term
+  ``loss`` (default "reconstruction", the paper's; "energy" shows what the other loss gives);
+  the label term is ``classification_loss`` (default "l2", the paper's) with weight ``lam``.
 
 ``lam`` means the same in all three (each normalises the data term by ||data||^2 and the label
 term by the number of known labels). Labels come from the level that matches the last rank.
@@ -85,7 +86,7 @@ PAPER_TABLE1 = {
 # -- the three methods, one seed --------------------------------------------------------------
 
 def _fit_three(X, ranks, fit_kwargs, *, seed, init, max_iter, lam, classification_loss,
-               n_threads):
+               n_threads, loss="reconstruction"):
     """Fit Hier. NMF, Deep NMF and Neural NMF from one seed. Returns {method: (model, seconds,
     converged)}."""
     def timed(make, extra=0.0):
@@ -103,7 +104,7 @@ def _fit_three(X, ranks, fit_kwargs, *, seed, init, max_iter, lam, classificatio
                                  max_iter=max_iter, lam=lam, random_state=seed,
                                  n_threads=n_threads))
     neural = timed(lambda: NeuralNMF(ranks, init=[A.copy() for A in hier[0].A_],
-                                     max_iter=max_iter, lam=lam,
+                                     max_iter=max_iter, lam=lam, loss=loss,
                                      classification_loss=classification_loss,
                                      random_state=seed, n_threads=n_threads),
                    extra=hier[1])
@@ -134,8 +135,8 @@ def _linear_probe(S, codes, train, test):
 # -- Table 1 ----------------------------------------------------------------------------------
 
 def run_table1(data, *, seeds=10, max_iter=500, init="random", lam=1.0,
-               classification_loss="l2", ranks=TABLE1_RANKS, modes=MODES, n_threads=None,
-               progress=None):
+               classification_loss="l2", loss="reconstruction", ranks=TABLE1_RANKS,
+               modes=MODES, n_threads=None, progress=None):
     """Run Table 1.
 
     Parameters
@@ -145,7 +146,7 @@ def run_table1(data, *, seeds=10, max_iter=500, init="random", lam=1.0,
         "middle" 4, "coarse" 2).
     seeds : int, default=10
         Seeds 0 .. seeds-1.
-    max_iter, init, lam, classification_loss, n_threads
+    max_iter, init, lam, classification_loss, loss, n_threads
         See the module docstring.
     ranks : sequence of tuple, default=((9,), (9, 4), (9, 4, 2))
     modes : sequence of str, default=("unsupervised", "semi-supervised", "supervised")
@@ -171,7 +172,8 @@ def run_table1(data, *, seeds=10, max_iter=500, init="random", lam=1.0,
             t0 = time.perf_counter()
             for seed, method, model, seconds, converged in _seeded_fits(
                     X, r, kwargs, seeds, init=init, max_iter=max_iter, lam=lam,
-                    classification_loss=classification_loss, n_threads=n_threads):
+                    classification_loss=classification_loss, loss=loss,
+                    n_threads=n_threads):
                 acc = (np.nan if evaluate is None else
                        float(np.mean(model.transduction_[evaluate] == y[evaluate])))
                 records.append(dict(init=init, mode=mode, ranks=tuple(r), method=method,
@@ -329,8 +331,8 @@ def _environment_lines(settings, elapsed):
 # -- 20 Newsgroups ----------------------------------------------------------------------------
 
 def run_news20(data, *, seeds=5, max_iter=500, init="random", lam=1.0,
-               classification_loss="l2", ranks=(10, 6), n_words=10, n_threads=None,
-               progress=None):
+               classification_loss="l2", loss="reconstruction", ranks=(10, 6), n_words=10,
+               n_threads=None, progress=None):
     """Run the 20 Newsgroups comparison.
 
     ``data`` is :func:`nnmf.datasets.load_20news_subsampled`. Unsupervised and
@@ -351,7 +353,7 @@ def run_news20(data, *, seeds=5, max_iter=500, init="random", lam=1.0,
         t0 = time.perf_counter()
         for seed, method, model, seconds, converged in _seeded_fits(
                 X, ranks, kwargs, seeds, init=init, max_iter=max_iter, lam=lam,
-                classification_loss=classification_loss, n_threads=n_threads):
+                classification_loss=classification_loss, loss=loss, n_threads=n_threads):
             S0, S1 = model.S_[0], model.S_[-1]
             acc_sub = _linear_probe(S0, sub, known, hidden)
             if mode == "unsupervised":
@@ -452,6 +454,8 @@ def _parser():
                        help="weight of the label term, normalised (default 1.0)")
         q.add_argument("--classification-loss", choices=("l2", "cross_entropy"),
                        default="l2", help="Neural NMF's label loss (default l2, the paper's)")
+        q.add_argument("--loss", choices=("reconstruction", "energy"), default="reconstruction",
+                       help="Neural NMF's data term (default reconstruction, the paper's)")
         q.add_argument("--threads", type=int, default=None, help="core threads")
         q.add_argument("--out", type=Path, default=None, help="write the markdown here too")
         q.add_argument("--json", type=Path, default=None,
@@ -471,9 +475,10 @@ def main(argv=None):
         sys.argv[1:] if argv is None else list(argv))
     settings = dict(command=command, seeds=args.seeds, max_iter=args.max_iter,
                     init=args.init, lam=args.lam,
-                    classification_loss=args.classification_loss)
+                    classification_loss=args.classification_loss, loss=args.loss)
     options = dict(seeds=args.seeds, max_iter=args.max_iter, lam=args.lam,
-                   classification_loss=args.classification_loss, n_threads=args.threads,
+                   classification_loss=args.classification_loss, loss=args.loss,
+                   n_threads=args.threads,
                    progress=progress)
     inits = [x.strip() for x in args.init.split(",") if x.strip()]
     bad = [x for x in inits if x not in ("random", "nndsvd")]

@@ -610,7 +610,8 @@ def main(argv=None):
             print(f"{key}: {name} done ({summary[name]['seconds']:.2f} s per fit)", flush=True)
         results["corpora"][key] = {"name": c.name, "shape": list(c.X.shape),
                                    "ranks": list(c.ranks), "summary": summary, "fits": raw,
-                                   "semi_supervised": semi_supervised(c, semi_splits(c, args.seeds)),
+                                   "semi_supervised": semi_supervised(
+                                       c, semi_splits(c, args.seeds)),
                                    "diagnosis": diagnose(c, range(args.few_seeds))}
     results["wall_seconds"] = time.perf_counter() - started
     json_path.write_text(json.dumps(results, indent=1) + "\n")

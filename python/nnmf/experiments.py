@@ -54,7 +54,7 @@ from .baselines import DeepNMF, HierarchicalNMF
 from .datasets import load_20news_subsampled, load_synthetic_noise
 from .exceptions import ConvergenceWarning
 from .layer import build_info
-from .neural import NeuralNMF
+from .neural import CLASSIFIER_LOSSES, LOSSES, NeuralNMF
 
 __all__ = ["main", "run_table1", "table1_markdown", "run_news20", "news20_markdown",
            "PAPER_TABLE1"]
@@ -86,7 +86,7 @@ PAPER_TABLE1 = {
 # -- the three methods, one seed --------------------------------------------------------------
 
 def _fit_three(X, ranks, fit_kwargs, *, seed, init, max_iter, lam, classification_loss,
-               n_threads, loss="reconstruction"):
+               loss, n_threads):
     """Fit Hier. NMF, Deep NMF and Neural NMF from one seed. Returns {method: (model, seconds,
     converged)}."""
     def timed(make, extra=0.0):
@@ -452,9 +452,9 @@ def _parser():
                             "(default random,nndsvd)")
         q.add_argument("--lam", type=float, default=1.0,
                        help="weight of the label term, normalised (default 1.0)")
-        q.add_argument("--classification-loss", choices=("l2", "cross_entropy"),
+        q.add_argument("--classification-loss", choices=CLASSIFIER_LOSSES,
                        default="l2", help="Neural NMF's label loss (default l2, the paper's)")
-        q.add_argument("--loss", choices=("reconstruction", "energy"), default="reconstruction",
+        q.add_argument("--loss", choices=LOSSES, default="reconstruction",
                        help="Neural NMF's data term (default reconstruction, the paper's)")
         q.add_argument("--threads", type=int, default=None, help="core threads")
         q.add_argument("--out", type=Path, default=None, help="write the markdown here too")

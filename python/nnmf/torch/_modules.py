@@ -19,13 +19,11 @@ import torch
 from torch import nn
 
 from .._utils.params import RANKS, Options, check_param
+from ..neural import CLASSIFIER_LOSSES, LOSSES
 from ._function import _SPARSE_LAYOUTS, _sparse_to_scipy, nnls
 
 __all__ = ["NNLSLayer", "NeuralNMF", "energy_loss", "reconstruction_loss",
            "classification_loss", "objective"]
-
-LOSSES = ("reconstruction", "energy")
-CLASSIFICATION_LOSSES = ("cross_entropy", "l2")
 
 
 def _initial_factor(m, k, init, dtype, name="init"):
@@ -400,7 +398,7 @@ def classification_loss(scores, y, label_mask=None, *, kind="l2"):
     -------
     torch.Tensor (a scalar)
     """
-    kind = check_param(kind, "kind", [Options(*CLASSIFICATION_LOSSES)])
+    kind = check_param(kind, "kind", [Options(*CLASSIFIER_LOSSES)])
     y, known = _known(y, label_mask)
     n_known = int(known.sum())
     if n_known == 0:
